@@ -1,0 +1,1 @@
+//! The standard function library (length, lookup, merge, format, cidrsubnet, ...).

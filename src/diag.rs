@@ -1,0 +1,327 @@
+//! Diagnostics: problems collected (never thrown at the first one), each pointing at a file,
+//! line, column and span, rendered by miette for people and as JSON for machines.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+/// A loaded source file with a line index, shared by every diagnostic that points into it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as shown to the user (relative to the working folder where possible).
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl AsRef<Path>, name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
+        let text = text.into();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Arc::new(SourceFile { name: name.into(), path: path.as_ref().to_path_buf(), text, line_starts })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
+        (line + 1, col + 1)
+    }
+}
+
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.clone(),
+                inner.data(),
+                *inner.span(),
+                inner.line(),
+                inner.column(),
+                inner.line_count(),
+            )
+            .with_language("hcl"),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A place in a source file.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub file: Arc<SourceFile>,
+    pub span: Range<usize>,
+}
+
+impl Location {
+    pub fn new(file: &Arc<SourceFile>, span: Range<usize>) -> Self {
+        Location { file: file.clone(), span }
+    }
+}
+
+/// One problem, with where it is and what to do about it.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable code such as `pmx::config::unknown_attribute`.
+    pub code: Option<String>,
+    pub message: String,
+    pub location: Option<Location>,
+    /// The text shown under the span.
+    pub label: Option<String>,
+    pub help: Option<String>,
+    /// Further places that belong to the same problem (each step of a cycle, say).
+    pub related: Vec<Diagnostic>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code: None,
+            message: message.into(),
+            location: None,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message) }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    pub fn at(mut self, file: &Arc<SourceFile>, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.location = Some(Location::new(file, span));
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, related: Diagnostic) -> Self {
+        self.related.push(related);
+        self
+    }
+
+    /// `file:line:col` of the start of the span, if there is one.
+    pub fn position(&self) -> Option<(String, usize, usize)> {
+        self.location.as_ref().map(|l| {
+            let (line, col) = l.file.line_col(l.span.start);
+            (l.file.name.clone(), line, col)
+        })
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "label": self.label,
+            "help": self.help,
+        });
+        if let Some(l) = &self.location {
+            let (line, column) = l.file.line_col(l.span.start);
+            let (end_line, end_column) = l.file.line_col(l.span.end);
+            v["range"] = serde_json::json!({
+                "file": l.file.name,
+                "start": {"line": line, "column": column, "byte": l.span.start},
+                "end": {"line": end_line, "column": end_column, "byte": l.span.end},
+            });
+        }
+        if !self.related.is_empty() {
+            v["related"] = self.related.iter().map(Diagnostic::to_json).collect();
+        }
+        v
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+impl miette::Diagnostic for Diagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.location.as_ref().map(|l| &*l.file as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let l = self.location.as_ref()?;
+        let span = SourceSpan::from(l.span.start..l.span.end.max(l.span.start));
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span))))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|d| d as &dyn miette::Diagnostic)))
+    }
+}
+
+/// Every problem found, in the order found.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Self {
+        Diagnostics(Vec::new())
+    }
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Error)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Sorted by file, then position, so output is stable whatever order checks ran in.
+    pub fn sorted(mut self) -> Self {
+        self.0.sort_by(|a, b| {
+            let ka = a.location.as_ref().map(|l| (l.file.name.clone(), l.span.start));
+            let kb = b.location.as_ref().map(|l| (l.file.name.clone(), l.span.start));
+            ka.cmp(&kb)
+        });
+        self
+    }
+
+    /// Renders every diagnostic for a terminal (colour only when asked).
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(&render_one(d, color));
+        }
+        let errors = self.errors().count();
+        let warnings = self.0.len() - errors;
+        if errors > 0 || warnings > 0 {
+            out.push_str(&format!(
+                "{} error{}, {} warning{}\n",
+                errors,
+                if errors == 1 { "" } else { "s" },
+                warnings,
+                if warnings == 1 { "" } else { "s" }
+            ));
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "valid": !self.has_errors(),
+            "error_count": self.errors().count(),
+            "warning_count": self.0.len() - self.errors().count(),
+            "diagnostics": self.0.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// Renders one diagnostic with miette's graphical handler, 100 columns wide, no unicode
+/// decorations when colour is off, so snapshots stay stable.
+pub fn render_one(d: &dyn miette::Diagnostic, color: bool) -> String {
+    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, d).is_err() {
+        out = format!("{d}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let f = SourceFile::new("a.pmx", "a.pmx", "ab\ncdé\nx");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(7), (2, 4)); // after the two-byte é
+        assert_eq!(f.line_col(8), (3, 1));
+    }
+
+    #[test]
+    fn renders_file_line_and_label() {
+        let f = SourceFile::new("main.pmx", "main.pmx", "resource \"vm\" \"a\" {\n  nmae = 1\n}\n");
+        let d = Diagnostic::error("unknown attribute \"nmae\"")
+            .at(&f, 22..26, "not an attribute of vm")
+            .with_help("did you mean \"name\"?");
+        let out = Diagnostics::from(d).render(false);
+        assert!(out.contains("main.pmx:2:3"), "{out}");
+        assert!(out.contains("not an attribute of vm"), "{out}");
+        assert!(out.contains("did you mean"), "{out}");
+    }
+}

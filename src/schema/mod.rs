@@ -1,0 +1,11 @@
+//! The resource schema: one registry, in code, of every resource type and data source, their
+//! attributes and nested blocks, and how a change to each lands on Proxmox. The config loader
+//! validates against it, the diff uses it to classify changes, `pmx schema` prints it, and
+//! `docs/resources/*.md` and `grammar/schema.json` are checked against it.
+
+mod types;
+
+pub use types::*;
+mod registry;
+
+pub use registry::registry;

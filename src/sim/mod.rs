@@ -1,0 +1,1 @@
+//! `pmx sim`: a built-in Proxmox VE simulator that speaks the real REST API.
