@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: u16,
     pub message: String,
     pub errors: BTreeMap<String, String>,
+    /// Retries made before giving up (0 when the first answer was final).
+    pub retries: u32,
 }
 
 impl ApiError {
@@ -35,6 +37,9 @@ impl fmt::Display for ApiError {
         let msg = self.message.trim();
         if !msg.is_empty() {
             write!(f, ": {msg}")?;
+        }
+        if self.retries > 0 {
+            write!(f, " (gave up after {} retries)", self.retries)?;
         }
         for (param, err) in &self.errors {
             write!(f, "\n  {param}: {}", err.trim())?;
@@ -85,38 +90,30 @@ pub enum Error {
     #[error("{0}")]
     Api(ApiError),
 
-    #[error("{method} {path} at {endpoint}: {source}")]
-    Transport {
-        method: String,
-        path: String,
-        endpoint: String,
-        source: TransportError,
-    },
+    #[error("{method} {path} at {endpoint}: {source}{}", retries_text(*.retries))]
+    Transport { method: String, path: String, endpoint: String, source: TransportError, retries: u32 },
 
     /// The answer was not the JSON we expected (malformed, or a shape that does not fit).
     #[error("{method} {path}: HTTP {status}: cannot decode the response: {detail}")]
-    Decode {
-        method: String,
-        path: String,
-        status: u16,
-        detail: String,
-    },
+    Decode { method: String, path: String, status: u16, detail: String },
 
     /// A task ended with an error status.
     #[error("task {upid} ({task_type} {id}) failed: {exitstatus}{}", log_tail_text(.log_tail))]
-    TaskFailed {
-        upid: String,
-        task_type: String,
-        id: String,
-        exitstatus: String,
-        log_tail: Vec<String>,
-    },
+    TaskFailed { upid: String, task_type: String, id: String, exitstatus: String, log_tail: Vec<String> },
 
     #[error("task {upid} still running after {waited_secs}s (gave up waiting; it may still finish)")]
     TaskTimeout { upid: String, waited_secs: u64 },
 
     #[error("invalid UPID {0:?}")]
     InvalidUpid(String),
+}
+
+fn retries_text(retries: u32) -> String {
+    if retries == 0 {
+        String::new()
+    } else {
+        format!(" (gave up after {retries} retries)")
+    }
 }
 
 fn log_tail_text(lines: &[String]) -> String {
@@ -147,6 +144,16 @@ impl Error {
         }
     }
 
+    /// Records how many retries preceded this final error.
+    pub(crate) fn after_retries(mut self, n: u32) -> Error {
+        match &mut self {
+            Error::Api(e) => e.retries = n,
+            Error::Transport { retries, .. } => *retries = n,
+            _ => {}
+        }
+        self
+    }
+
     /// Replaces every occurrence of each secret in all the text this error carries.
     pub(crate) fn scrubbed(self, secrets: &[&str]) -> Error {
         let s = |t: String| scrub(t, secrets);
@@ -158,13 +165,16 @@ impl Error {
                 e.errors = e.errors.into_iter().map(|(k, v)| (k, s(v))).collect();
                 Error::Api(e)
             }
-            Error::Transport { method, path, endpoint, source } => Error::Transport {
+            Error::Transport { method, path, endpoint, source, retries } => Error::Transport {
                 method,
                 path: s(path),
                 endpoint: s(endpoint),
                 source: TransportError { kind: source.kind, detail: s(source.detail) },
+                retries,
             },
-            Error::Decode { method, path, status, detail } => Error::Decode { method, path: s(path), status, detail: s(detail) },
+            Error::Decode { method, path, status, detail } => {
+                Error::Decode { method, path: s(path), status, detail: s(detail) }
+            }
             Error::TaskFailed { upid, task_type, id, exitstatus, log_tail } => Error::TaskFailed {
                 upid,
                 task_type,
@@ -201,6 +211,7 @@ mod tests {
             status: 400,
             message: "Parameter verification failed.\n".into(),
             errors: [("memory".to_string(), "type check ('integer') failed".to_string())].into(),
+            retries: 0,
         };
         assert_eq!(
             e.to_string(),
@@ -229,6 +240,7 @@ mod tests {
             status: 500,
             message: "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout".into(),
             errors: BTreeMap::new(),
+            retries: 0,
         };
         assert!(e.is_lock_timeout());
     }

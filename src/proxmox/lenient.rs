@@ -72,9 +72,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         Scalar::UInt(u) => Ok(Some(u != 0)),
         Scalar::Float(f) => Ok(Some(f != 0.0)),
         Scalar::Str(s) if s.is_empty() => Ok(None),
-        Scalar::Str(s) => parse_bool(&s)
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("expected a boolean, got {s:?}"))),
+        Scalar::Str(s) => {
+            parse_bool(&s).map(Some).ok_or_else(|| de::Error::custom(format!("expected a boolean, got {s:?}")))
+        }
         Scalar::Null => Ok(None),
     }
 }
@@ -88,11 +88,9 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
         Scalar::Float(f) if f >= 0.0 => Ok(Some(f as u64)),
         Scalar::Float(f) => Err(de::Error::custom(format!("expected a non-negative number, got {f}"))),
         Scalar::Str(s) if s.is_empty() => Ok(None),
-        Scalar::Str(s) => s
-            .trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected a number, got {s:?}"))),
+        Scalar::Str(s) => {
+            s.trim().parse::<u64>().map(Some).map_err(|_| de::Error::custom(format!("expected a number, got {s:?}")))
+        }
         Scalar::Null => Ok(None),
     }
 }
@@ -111,11 +109,9 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
         Scalar::UInt(u) => i64::try_from(u).map(Some).map_err(de::Error::custom),
         Scalar::Float(f) => Ok(Some(f as i64)),
         Scalar::Str(s) if s.is_empty() => Ok(None),
-        Scalar::Str(s) => s
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected a number, got {s:?}"))),
+        Scalar::Str(s) => {
+            s.trim().parse::<i64>().map(Some).map_err(|_| de::Error::custom(format!("expected a number, got {s:?}")))
+        }
         Scalar::Null => Ok(None),
     }
 }
@@ -127,11 +123,9 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
         Scalar::UInt(u) => Ok(Some(u as f64)),
         Scalar::Float(f) => Ok(Some(f)),
         Scalar::Str(s) if s.is_empty() => Ok(None),
-        Scalar::Str(s) => s
-            .trim()
-            .parse::<f64>()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected a number, got {s:?}"))),
+        Scalar::Str(s) => {
+            s.trim().parse::<f64>().map(Some).map_err(|_| de::Error::custom(format!("expected a number, got {s:?}")))
+        }
         Scalar::Null => Ok(None),
     }
 }

@@ -164,13 +164,7 @@ pub struct StorageEntry {
 impl StorageEntry {
     /// The content types (`images`, `rootdir`, `iso`, ...).
     pub fn content_types(&self) -> Vec<&str> {
-        self.content
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect()
+        self.content.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
     }
 }
 
@@ -430,10 +424,7 @@ impl LxcConfig {
     }
 
     pub fn rootfs(&self) -> Result<Option<LxcMountPoint>, PropError> {
-        self.rootfs
-            .as_deref()
-            .map(|s| LxcMountPoint::parse_rootfs(s).map_err(|e| e.in_key("rootfs")))
-            .transpose()
+        self.rootfs.as_deref().map(|s| LxcMountPoint::parse_rootfs(s).map_err(|e| e.in_key("rootfs"))).transpose()
     }
 
     pub fn mountpoints(&self) -> Result<BTreeMap<u32, LxcMountPoint>, PropError> {
@@ -446,21 +437,14 @@ impl LxcConfig {
 }
 
 fn split_tags(tags: Option<&str>) -> Vec<&str> {
-    tags.unwrap_or("")
-        .split([';', ',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+    tags.unwrap_or("").split([';', ',', ' ']).map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 fn memory_mib<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let Some(s) = opt_string(d)? else { return Ok(None) };
     let v = s.strip_prefix("current=").unwrap_or(&s);
     let v = v.split(',').next().unwrap_or(v);
-    v.trim()
-        .parse()
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom(format!("memory: expected MiB, got {s:?}")))
+    v.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("memory: expected MiB, got {s:?}")))
 }
 
 /// An entry of `GET /nodes/{node}/{qemu|lxc}/{vmid}/pending`: `value` is the current value,

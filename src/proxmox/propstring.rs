@@ -80,7 +80,6 @@ impl PropertyString {
     }
 }
 
-
 /// A property string that does not parse into its typed form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropError {
@@ -386,7 +385,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
         return n.checked_mul(mult);
     }
     let f: f64 = num.parse().ok()?;
-    (f.is_finite() && f >= 0.0).then(|| (f * mult as f64) as u64)
+    (f.is_finite() && f >= 0.0).then_some((f * mult as f64) as u64)
 }
 
 /// Renders bytes the way PVE writes disk sizes (largest exact unit).
