@@ -456,3 +456,187 @@ fn every_type_is_documented_with_every_attribute() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The examples speak the schema: every resource and data block in examples/ uses only known
+// attributes and blocks, slot labels that fit, and literal values within the allowed ones.
+// (`tests/examples.rs` runs the real `pmx validate` on them as well.)
+
+const META: &[&str] = &["count", "for_each", "depends_on", "provider", "lifecycle"];
+
+fn pmx_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).expect("read examples").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(pmx_files(&path));
+        } else if path.extension().is_some_and(|e| e == "pmx") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check_literal(what: &str, a: &Attribute, expr: &hcl::Expression, problems: &mut Vec<String>) {
+    use hcl::Expression as E;
+    match expr {
+        E::String(s) => {
+            if let Some(values) = &a.one_of {
+                if !values.contains(&s.as_str()) {
+                    problems.push(format!("{what}: {s:?} is not one of {values:?}"));
+                }
+            }
+            if let Some(p) = a.pattern {
+                if !regex::Regex::new(p).expect("pattern compiles").is_match(s) {
+                    problems.push(format!("{what}: {s:?} does not match {p}"));
+                }
+            }
+            if !matches!(a.ty, ValueType::String | ValueType::Any) {
+                problems.push(format!("{what}: a string where a {} is expected", a.ty));
+            }
+        }
+        E::Number(n) => {
+            let n = n.as_f64().unwrap_or(f64::NAN);
+            if let Some((min, max)) = a.range {
+                if !(min..=max).contains(&n) {
+                    problems.push(format!("{what}: {n} is outside {min}..{max}"));
+                }
+            }
+            if a.ty != ValueType::Number {
+                problems.push(format!("{what}: a number where a {} is expected", a.ty));
+            }
+        }
+        E::Bool(_) if a.ty != ValueType::Bool => problems.push(format!("{what}: a bool where a {} is expected", a.ty)),
+        E::Array(items) => match &a.ty {
+            ValueType::List(_) | ValueType::Set(_) => {
+                let element = Attribute { ty: ValueType::String, ..a.clone() };
+                for item in items {
+                    check_literal(what, &element, item, problems);
+                }
+            }
+            other => problems.push(format!("{what}: a list where a {other} is expected")),
+        },
+        _ => {} // references and templates: known only when evaluated
+    }
+}
+
+fn check_example_body(
+    what: &str,
+    body: &hcl::Body,
+    attributes: &[Attribute],
+    blocks: &[BlockType],
+    top: bool,
+    problems: &mut Vec<String>,
+) {
+    for attr in body.attributes() {
+        let key = attr.key.as_str();
+        match attributes.iter().find(|a| a.name == key) {
+            Some(a) if a.presence == pmx::schema::Presence::Computed => {
+                problems.push(format!("{what}.{key}: computed, cannot be set"))
+            }
+            Some(a) => check_literal(&format!("{what}.{key}"), a, &attr.expr, problems),
+            None if top && META.contains(&key) => {}
+            None => problems.push(format!("{what}: unknown attribute {key}")),
+        }
+    }
+    for a in attributes.iter().filter(|a| a.presence == pmx::schema::Presence::Required) {
+        if !body.attributes().any(|x| x.key.as_str() == a.name) {
+            problems.push(format!("{what}: missing required {}", a.name));
+        }
+    }
+    for b in blocks.iter().filter(|b| b.required) {
+        if !body.blocks().any(|x| x.identifier.as_str() == b.name) {
+            problems.push(format!("{what}: missing required block {}", b.name));
+        }
+    }
+    for block in body.blocks() {
+        let name = block.identifier.as_str();
+        if top && name == "lifecycle" {
+            continue;
+        }
+        let Some(schema) = blocks.iter().find(|b| b.name == name) else {
+            problems.push(format!("{what}: unknown block {name}"));
+            continue;
+        };
+        let label = block.labels.first().map(|l| l.as_str().to_string());
+        match (&schema.nesting, &label) {
+            (Nesting::Slotted { slot_pattern, .. }, Some(l)) => {
+                if !regex::Regex::new(slot_pattern).expect("compiles").is_match(l) {
+                    problems.push(format!("{what}: {name} {l:?} is not a valid slot"));
+                }
+            }
+            (Nesting::Slotted { .. }, None) => problems.push(format!("{what}: {name} needs a slot label")),
+            (Nesting::Single, Some(l)) => problems.push(format!("{what}: {name} takes no label, got {l:?}")),
+            (Nesting::Single, None) => {}
+        }
+        let inner = format!("{what}.{name}{}", label.map(|l| format!("[{l}]")).unwrap_or_default());
+        check_example_body(&inner, &block.body, &schema.attributes, &schema.blocks, false, problems);
+    }
+}
+
+#[test]
+fn examples_use_only_what_the_schema_knows() {
+    let files = pmx_files(&repo_root().join("examples"));
+    assert!(files.len() >= 4, "expected the example projects, found {files:?}");
+    let mut problems = vec![];
+    let mut resources = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read example");
+        let body: hcl::Body = match hcl::from_str(&text) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("{}: {e}", file.display()));
+                continue;
+            }
+        };
+        for block in body.blocks() {
+            let kind = block.identifier.as_str();
+            let (Some(ty), Some(name)) = (block.labels.first(), block.labels.get(1)) else { continue };
+            let qualified = match kind {
+                "resource" => ty.as_str().to_string(),
+                "data" => format!("data.{}", ty.as_str()),
+                _ => continue,
+            };
+            let what = format!("{}: {qualified}.{}", file.display(), name.as_str());
+            let Some(rt) = registry().lookup(&qualified) else {
+                problems.push(format!("{what}: no such type"));
+                continue;
+            };
+            resources += 1;
+            check_example_body(&what, &block.body, &rt.attributes, &rt.blocks, true, &mut problems);
+        }
+    }
+    assert!(resources >= 10, "only {resources} resource and data blocks in the examples");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_example_checker_catches_mistakes() {
+    let vm = registry().resource("vm").expect("vm");
+    let bad = r#"
+        node = "pve1"
+        colour = "red"
+        bios = "uefi"
+        disk "scsi99" {
+          size = "10Q"
+        }
+        cpu "x" {
+          cores = 0
+        }
+    "#;
+    let body: hcl::Body = hcl::from_str(bad).expect("parses");
+    let mut problems = vec![];
+    check_example_body("vm.bad", &body, &vm.attributes, &vm.blocks, true, &mut problems);
+    let all = problems.join("\n");
+    for expected in [
+        "unknown attribute colour",
+        "\"uefi\" is not one of",
+        "\"scsi99\" is not a valid slot",
+        "\"10Q\"",
+        "takes no label",
+        "0 is outside",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+    }
+}
