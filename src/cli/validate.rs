@@ -29,7 +29,8 @@ pub fn run(args: ValidateArgs, g: &Global) -> CmdResult {
 
 /// Every diagnostic of loading and graphing the configuration in `dir`, sorted.
 pub fn check(dir: &std::path::Path, vars: &VarArgs) -> Diagnostics {
-    let (config, mut diags) = crate::config::load(dir, &var_inputs(vars));
+    let (config, mut diags) =
+        crate::config::load(dir, &crate::config::VarInputs { allow_missing: true, ..var_inputs(vars) });
     if let Some(config) = config {
         if !diags.has_errors() {
             match crate::graph::build(&config) {
@@ -50,11 +51,16 @@ pub fn check(dir: &std::path::Path, vars: &VarArgs) -> Diagnostics {
 fn is_graph_level(d: &crate::diag::Diagnostic) -> bool {
     matches!(
         d.code.as_deref(),
-        Some("pmx::config::undeclared" | "pmx::config::cycle" | "pmx::config::bad_reference" | "pmx::config::undeclared_provider")
+        Some(
+            "pmx::config::undeclared"
+                | "pmx::config::cycle"
+                | "pmx::config::bad_reference"
+                | "pmx::config::undeclared_provider"
+        )
     )
 }
 
 /// The variable inputs for the config loader (PMX_VAR_* come from the environment).
 pub(super) fn var_inputs(v: &VarArgs) -> crate::config::VarInputs {
-    crate::config::VarInputs { vars: v.vars.clone(), var_files: v.var_files.clone(), env: None }
+    crate::config::VarInputs { vars: v.vars.clone(), var_files: v.var_files.clone(), env: None, allow_missing: false }
 }

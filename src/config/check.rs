@@ -43,7 +43,16 @@ pub fn check_resource(registry: &Registry, res: &ResourceBlock, diags: &mut Diag
         return false;
     };
     let what = addr.to_string();
-    check_body(&res.location.file, &what, res.location.span.clone(), &res.body, &schema.attributes, &schema.blocks, true, diags);
+    check_body(
+        &res.location.file,
+        &what,
+        res.location.span.clone(),
+        &res.body,
+        &schema.attributes,
+        &schema.blocks,
+        true,
+        diags,
+    );
     true
 }
 
@@ -74,11 +83,8 @@ fn check_body(
                 if blocks.iter().any(|b| b.name == a.name) {
                     d = d.with_help(format!("{} is a block: write {} {{ ... }}", a.name, a.name));
                 } else {
-                    let mut names: Vec<&str> = attributes
-                        .iter()
-                        .filter(|s| s.presence != Presence::Computed)
-                        .map(|s| s.name)
-                        .collect();
+                    let mut names: Vec<&str> =
+                        attributes.iter().filter(|s| s.presence != Presence::Computed).map(|s| s.name).collect();
                     if top_level {
                         names.extend(META_ARGUMENTS.iter().filter(|m| **m != "lifecycle"));
                     }
@@ -143,9 +149,7 @@ fn check_body(
                         Diagnostic::error(format!("block \"{}\" may appear only once in {what}", b.name))
                             .with_code("pmx::config::duplicate_block")
                             .at(bfile, b.location.span.clone(), "again here")
-                            .with_related(
-                                Diagnostic::error("first here").at(bfile, first.clone(), "first block"),
-                            ),
+                            .with_related(Diagnostic::error("first here").at(bfile, first.clone(), "first block")),
                     );
                 } else {
                     seen_single.insert(bs.name, b.location.span.clone());

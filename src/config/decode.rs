@@ -200,7 +200,7 @@ impl Decoder<'_> {
             Ok(v) => Some(v),
             Err(mut d) => {
                 d.message = format!("{} (\"{}\" must be a literal value here)", d.message, a.key.as_str());
-                self.push(d);
+                self.push(*d);
                 None
             }
         }
@@ -293,7 +293,8 @@ impl Decoder<'_> {
         }
         let key = provider.key();
         if let Some(prev) = self.module.providers.get(&key) {
-            let mut d = duplicate(file, &format!("provider {key}"), header_span_loc(&provider.location), &prev.location);
+            let mut d =
+                duplicate(file, &format!("provider {key}"), header_span_loc(&provider.location), &prev.location);
             d = d.with_help("give the second one an alias: alias = \"dc2\", and use provider = proxmox.dc2");
             self.push(d);
             return;
@@ -392,7 +393,9 @@ impl Decoder<'_> {
                         continue;
                     }
                     let location = Location::new(file, span);
-                    self.module.locals.insert(name.clone(), LocalDef { name, expr: Expr::new(a.value, file), location });
+                    self.module
+                        .locals
+                        .insert(name.clone(), LocalDef { name, expr: Expr::new(a.value, file), location });
                 }
                 Structure::Block(nb) => self.push(err(
                     file,
@@ -504,8 +507,7 @@ impl Decoder<'_> {
         if let Some(prev) = self.module.resources.get(&addr) {
             let loc = prev.location.clone();
             self.push(
-                duplicate(file, &addr.to_string(), header_span(&b), &loc)
-                    .with_code("pmx::config::duplicate_address"),
+                duplicate(file, &addr.to_string(), header_span(&b), &loc).with_code("pmx::config::duplicate_address"),
             );
             return;
         }
@@ -583,13 +585,8 @@ impl Decoder<'_> {
     }
 
     fn lifecycle(&mut self, file: &Arc<SourceFile>, b: Block) -> Lifecycle {
-        let (attrs, _) = self.split(
-            file,
-            "lifecycle",
-            b.body,
-            &["prevent_destroy", "create_before_destroy", "ignore_changes"],
-            &[],
-        );
+        let (attrs, _) =
+            self.split(file, "lifecycle", b.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &[]);
         let mut l = Lifecycle::default();
         for a in attrs {
             match a.key.as_str() {
@@ -643,7 +640,9 @@ impl Decoder<'_> {
             }
         }
         match (to, id) {
-            (Some(to), Some(id)) => self.module.imports.push(ImportBlock { to, id, location: Location::new(file, header) }),
+            (Some(to), Some(id)) => {
+                self.module.imports.push(ImportBlock { to, id, location: Location::new(file, header) })
+            }
             (None, _) if !self.diags.errors().any(|d| d.code.as_deref() == Some("pmx::config::address")) => {
                 self.push(missing_attr(file, header, "to", "import"))
             }
@@ -717,9 +716,11 @@ fn nested_block(file: &Arc<SourceFile>, b: Block) -> BlockDef {
                 let key = a.key.as_str().to_string();
                 let key_span = span_of(&a.key);
                 // Duplicates inside nested blocks are reported by the schema check.
-                body.attributes
-                    .entry(key.clone())
-                    .or_insert(AttrDef { name: key, expr: Expr::new(a.value, file), key_span });
+                body.attributes.entry(key.clone()).or_insert(AttrDef {
+                    name: key,
+                    expr: Expr::new(a.value, file),
+                    key_span,
+                });
             }
             Structure::Block(nb) => body.blocks.push(nested_block(file, nb)),
         }
@@ -764,8 +765,11 @@ fn missing_attr(file: &Arc<SourceFile>, span: Range<usize>, name: &str, kind: &s
 
 fn duplicate(file: &Arc<SourceFile>, what: &str, span: Range<usize>, first: &Location) -> Diagnostic {
     err(file, span, "duplicate", format!("{what} is declared twice"), "declared again here").with_related(
-        Diagnostic::error(format!("{what} first declared here"))
-            .at(&first.file, first.span.clone(), "first declaration"),
+        Diagnostic::error(format!("{what} first declared here")).at(
+            &first.file,
+            first.span.clone(),
+            "first declaration",
+        ),
     )
 }
 

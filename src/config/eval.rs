@@ -42,12 +42,12 @@ impl<'a> Env<'a> {
 }
 
 /// Evaluates an expression of the configuration.
-pub fn eval(expr: &Expr, env: &Env) -> Result<Value, Diagnostic> {
+pub fn eval(expr: &Expr, env: &Env) -> Result<Value, Box<Diagnostic>> {
     Evaluator { env, file: &expr.file, bound: Vec::new() }.eval(&expr.expr)
 }
 
 /// Evaluates a raw expression from `file`.
-pub fn eval_in(expr: &Expression, file: &Arc<SourceFile>, env: &Env) -> Result<Value, Diagnostic> {
+pub fn eval_in(expr: &Expression, file: &Arc<SourceFile>, env: &Env) -> Result<Value, Box<Diagnostic>> {
     Evaluator { env, file, bound: Vec::new() }.eval(expr)
 }
 
@@ -56,7 +56,8 @@ fn eval_template_text(text: &str, vars: &IndexMap<String, Value>, base_dir: &Pat
     let template = hcl_edit::parser::parse_template(text).map_err(|e| format!("template syntax: {}", e.message()))?;
     let file = SourceFile::new("template", "template", text);
     let env = Env::empty(base_dir);
-    let mut ev = Evaluator { env: &env, file: &file, bound: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+    let mut ev =
+        Evaluator { env: &env, file: &file, bound: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
     ev.render(&template).map_err(|d| d.message)
 }
 
@@ -67,7 +68,7 @@ struct Evaluator<'e, 'a> {
     bound: Vec<(String, Value)>,
 }
 
-type EvalResult<T = Value> = Result<T, Diagnostic>;
+type EvalResult<T = Value> = Result<T, Box<Diagnostic>>;
 
 fn span_of(e: &impl Span) -> Range<usize> {
     e.span().unwrap_or(0..0)
@@ -123,8 +124,8 @@ pub fn number_to_string(n: f64) -> String {
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
-    fn err(&self, span: Range<usize>, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(message).with_code("pmx::config::eval").at(self.file, span, label)
+    fn err(&self, span: Range<usize>, message: impl Into<String>, label: impl Into<String>) -> Box<Diagnostic> {
+        Box::new(Diagnostic::error(message).with_code("pmx::config::eval").at(self.file, span, label))
     }
 
     fn eval(&mut self, expr: &Expression) -> EvalResult {
@@ -217,7 +218,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     (UnaryOperator::Neg, v) => Value::Number(-self.number(v, span_of(&op.expr), sensitive)?),
                     (UnaryOperator::Not, Value::Bool(b)) => Value::Bool(!b),
                     (UnaryOperator::Not, other) => {
-                        return Err(self.err(span, format!("! needs a bool, not a {}", other.type_name()), "not a bool"))
+                        return Err(self.err(
+                            span,
+                            format!("! needs a bool, not a {}", other.type_name()),
+                            "not a bool",
+                        ))
                     }
                 };
                 Ok(mark_if(result, sensitive))
@@ -327,7 +332,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let names = globals.keys().map(String::as_str).chain(self.bound.iter().map(|(n, _)| n.as_str()));
                 let mut d = self.err(span, format!("unknown name \"{name}\""), "not declared");
                 if let Some(h) = did_you_mean(name, names) {
-                    d = d.with_help(h);
+                    d.help = Some(h);
                 }
                 Err(d)
             }
@@ -409,21 +414,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 } else {
                     "only objects and maps have attributes"
                 };
-                Err(self
-                    .err(
-                        span,
-                        format!("cannot read attribute \"{name}\" of a {}", other.type_name()),
-                        "no such attribute",
-                    )
-                    .with_help(help))
+                let mut d = self.err(
+                    span,
+                    format!("cannot read attribute \"{name}\" of a {}", other.type_name()),
+                    "no such attribute",
+                );
+                d.help = Some(help.to_string());
+                Err(d)
             }
         }
     }
 
-    fn no_attribute(&self, m: &IndexMap<String, Value>, name: &str, span: Range<usize>) -> Diagnostic {
+    fn no_attribute(&self, m: &IndexMap<String, Value>, name: &str, span: Range<usize>) -> Box<Diagnostic> {
         let mut d = self.err(span, format!("unsupported attribute \"{name}\""), "no such attribute");
         if let Some(h) = did_you_mean(name, m.keys().map(String::as_str)) {
-            d = d.with_help(h);
+            d.help = Some(h);
         }
         d
     }
@@ -432,9 +437,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let (key, key_sensitive) = key.unmark();
         if key_sensitive {
             // Never quote a secret key in an error message.
-            return self.index_plain(cur, key, span.clone()).map(|r| Cow::Owned(mark_if(r.into_owned(), true))).map_err(
-                |_| self.err(span, "no element for this (sensitive) key", "no such element"),
-            );
+            return self
+                .index_plain(cur, key, span.clone())
+                .map(|r| Cow::Owned(mark_if(r.into_owned(), true)))
+                .map_err(|_| self.err(span, "no element for this (sensitive) key", "no such element"));
         }
         self.index_plain(cur, key, span)
     }
@@ -471,7 +477,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Value::Number(n) if n.fract() == 0.0 => *n,
             Value::String(s) => s.parse::<f64>().unwrap_or(f64::NAN),
             other => {
-                return Err(self.err(span, format!("a list index must be a number, not a {}", other.type_name()), "not a number"))
+                return Err(self.err(
+                    span,
+                    format!("a list index must be a number, not a {}", other.type_name()),
+                    "not a number",
+                ))
             }
         };
         if idx >= 0.0 && (idx as usize) < items.len() && idx.fract() == 0.0 {
@@ -490,13 +500,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Value::String(s) => s.clone(),
             Value::Number(n) => number_to_string(*n),
             other => {
-                return Err(self.err(span, format!("a map key must be a string, not a {}", other.type_name()), "not a string"))
+                return Err(self.err(
+                    span,
+                    format!("a map key must be a string, not a {}", other.type_name()),
+                    "not a string",
+                ))
             }
         };
         m.get(&k).ok_or_else(|| {
             let mut d = self.err(span, format!("no element with key {k:?}"), "no such key");
             if let Some(h) = did_you_mean(&k, m.keys().map(String::as_str)) {
-                d = d.with_help(h);
+                d.help = Some(h);
             }
             d
         })
@@ -562,9 +576,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                                 items.push(value);
                             }
                         } else if map.contains_key(&key) {
-                            return Err(self
-                                .err(span_of(ke), format!("duplicate key {key:?} in for expression"), "produced twice")
-                                .with_help("add `...` after the value to group values with the same key"));
+                            let mut d = self.err(
+                                span_of(ke),
+                                format!("duplicate key {key:?} in for expression"),
+                                "produced twice",
+                            );
+                            d.help = Some("add `...` after the value to group values with the same key".into());
+                            return Err(d);
                         } else {
                             map.insert(key, value);
                         }
@@ -607,8 +625,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         if !functions::names().contains(&name) {
             let mut d = self.err(span_of(&call.name.name), format!("unknown function \"{name}\""), "no such function");
-            if let Some(h) = did_you_mean(name, functions::names().iter().copied().chain(["try", "can"])) {
-                d = d.with_help(h);
+            if let Some(h) = did_you_mean(name, functions::names().iter().copied()) {
+                d.help = Some(h);
             }
             return Err(d);
         }
@@ -636,7 +654,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let ctx = FunctionContext { base_dir, render_template: &render };
         functions::call(&ctx, name, args).map_err(|e| {
             let at = e.arg.and_then(|i| arg_spans.get(i).cloned()).unwrap_or(span.clone());
-            self.err(at, format!("{name}: {}", e.message), "in this call")
+            self.err(at, e.message, "in this call")
         })
     }
 
@@ -765,9 +783,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 return Err(self.err(span, "cannot insert null into a string", "this is null"));
             }
             other => {
-                return Err(self
-                    .err(span, format!("cannot insert a {} into a string", other.type_name()), "not a string")
-                    .with_help("use join() or jsonencode() to turn it into a string"));
+                let mut d =
+                    self.err(span, format!("cannot insert a {} into a string", other.type_name()), "not a string");
+                d.help = Some("use join() or jsonencode() to turn it into a string".into());
+                return Err(d);
             }
         }
         Ok(())
@@ -778,7 +797,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 mod tests {
     use super::*;
 
-    fn eval_str(src: &str, globals: &IndexMap<String, Value>) -> Result<Value, Diagnostic> {
+    fn eval_str(src: &str, globals: &IndexMap<String, Value>) -> Result<Value, Box<Diagnostic>> {
         let file = SourceFile::new("t.pmx", "t.pmx", src);
         let expr: Expression = src.parse().unwrap();
         let env = Env { globals, count_index: Some(3), each: None, base_dir: Path::new(".") };
@@ -795,7 +814,11 @@ mod tests {
         .into();
         g.insert("var".to_string(), Value::Map(vars));
         let web: Vec<Value> = (0..3)
-            .map(|i| Value::Map([("vmid".to_string(), Value::Unknown), ("name".to_string(), Value::String(format!("w{i}")))].into()))
+            .map(|i| {
+                Value::Map(
+                    [("vmid".to_string(), Value::Unknown), ("name".to_string(), Value::String(format!("w{i}")))].into(),
+                )
+            })
             .collect();
         g.insert("vm".to_string(), Value::Map([("web".to_string(), Value::List(web))].into()));
         g
@@ -806,7 +829,7 @@ mod tests {
         let g = globals();
         assert_eq!(eval_str("\"pve${count.index % 2 + 1}\"", &g).unwrap(), Value::String("pve2".into()));
         assert_eq!(eval_str("var.n > 1 ? \"big\" : \"small\"", &g).unwrap(), Value::String("big".into()));
-        assert_eq!(eval_str("[for s in var.names : upper_is_not_needed(s)]", &g).is_err(), true);
+        assert!(eval_str("[for s in var.names : upper_is_not_needed(s)]", &g).is_err());
         assert_eq!(
             eval_str("{ for i, s in var.names : s => i }", &g).unwrap(),
             Value::Map([("a".to_string(), Value::Number(0.0)), ("b".to_string(), Value::Number(1.0))].into())

@@ -27,6 +27,7 @@
 pub mod check;
 pub mod decode;
 pub mod eval;
+pub mod format;
 pub mod functions;
 pub mod model;
 pub mod suggest;
@@ -67,6 +68,9 @@ pub struct LoadedConfig {
     /// Every declared variable's value (sensitive ones marked). A variable whose value was
     /// missing or invalid is `Unknown` here, with a diagnostic, so later checks still run.
     pub variables: IndexMap<String, Value>,
+    /// Variables left without a value because [`VarInputs::allow_missing`] was set; a count
+    /// or for_each that depends on them is not checked.
+    pub unset_variables: Vec<String>,
 }
 
 /// The `*.pmx` files of a folder, in name order.
@@ -86,7 +90,9 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
     let paths = match config_files(dir) {
         Ok(p) => p,
         Err(e) => {
-            diags.push(Diagnostic::error(format!("cannot read folder {}: {e}", dir.display())).with_code("pmx::config::io"));
+            diags.push(
+                Diagnostic::error(format!("cannot read folder {}: {e}", dir.display())).with_code("pmx::config::io"),
+            );
             return (None, diags);
         }
     };
@@ -107,7 +113,7 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
                 files.push(p.source.clone());
                 parsed.push(p);
             }
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     if diags.has_errors() {
@@ -120,6 +126,11 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
         check::check_resource(registry, res, &mut diags);
     }
     let mut variables = vars::resolve(&module, dir, inputs, &mut diags);
+    let unset_variables = variables
+        .iter()
+        .filter(|(k, v)| !v.is_known() && module.variables.get(*k).is_some_and(|d| d.default.is_none()))
+        .map(|(k, _)| k.clone())
+        .collect();
     for name in module.variables.keys() {
         if !variables.contains_key(name) {
             variables.insert(name.clone(), Value::Unknown);
@@ -127,5 +138,5 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
     }
     // Keep declaration order.
     let variables = module.variables.keys().filter_map(|k| variables.shift_remove(k).map(|v| (k.clone(), v))).collect();
-    (Some(LoadedConfig { dir: dir.to_path_buf(), files, module, variables }), diags)
+    (Some(LoadedConfig { dir: dir.to_path_buf(), files, module, variables, unset_variables }), diags)
 }

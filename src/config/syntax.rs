@@ -20,7 +20,7 @@ pub struct ParsedFile {
 }
 
 /// Parses one file's text. A syntax error becomes a diagnostic at the exact place.
-pub fn parse_source(source: &Arc<SourceFile>) -> Result<ParsedFile, Diagnostic> {
+pub fn parse_source(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Diagnostic>> {
     let text = normalize_block_commas(&source.text);
     match hcl_edit::parser::parse_body(&text) {
         Ok(body) => Ok(ParsedFile { source: source.clone(), body }),
@@ -28,25 +28,31 @@ pub fn parse_source(source: &Arc<SourceFile>) -> Result<ParsedFile, Diagnostic> 
             let offset = floor_char_boundary(&source.text, e.location().offset());
             let end = next_char_boundary(&source.text, offset);
             let message = e.message().trim().to_string();
-            Err(Diagnostic::error(format!("syntax error: {}", first_line(&message)))
-                .with_code("pmx::config::syntax")
-                .at(source, offset..end, message))
+            Err(Box::new(
+                Diagnostic::error(format!("syntax error: {}", first_line(&message)))
+                    .with_code("pmx::config::syntax")
+                    .at(source, offset..end, message),
+            ))
         }
     }
 }
 
 /// Reads and parses a file; `display_name` is what diagnostics show.
-pub fn parse_file(path: &Path, display_name: &str) -> Result<ParsedFile, Diagnostic> {
+pub fn parse_file(path: &Path, display_name: &str) -> Result<ParsedFile, Box<Diagnostic>> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => parse_source(&SourceFile::new(path, display_name, text)),
-            Err(e) => Err(Diagnostic::error(format!(
-                "{display_name}: not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-            .with_code("pmx::config::encoding")),
+            Err(e) => Err(Box::new(
+                Diagnostic::error(format!(
+                    "{display_name}: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ))
+                .with_code("pmx::config::encoding"),
+            )),
         },
-        Err(e) => Err(Diagnostic::error(format!("cannot read {display_name}: {e}")).with_code("pmx::config::io")),
+        Err(e) => {
+            Err(Box::new(Diagnostic::error(format!("cannot read {display_name}: {e}")).with_code("pmx::config::io")))
+        }
     }
 }
 

@@ -72,7 +72,8 @@ impl From<&ValueType> for TypeConstraint {
 
 /// Parses a type expression. The error says what was expected.
 pub fn parse_type(expr: &Expression) -> Result<TypeConstraint, String> {
-    const HELP: &str = "expected a type: string, number, bool, any, list(T), set(T), map(T), object({...}), tuple([...])";
+    const HELP: &str =
+        "expected a type: string, number, bool, any, list(T), set(T), map(T), object({...}), tuple([...])";
     match expr {
         Expression::Variable(v) => match v.as_str() {
             "string" => Ok(TypeConstraint::String),
@@ -126,7 +127,9 @@ pub fn parse_type(expr: &Expression) -> Result<TypeConstraint, String> {
                     _ => Err("object(...) takes an object of attribute types: object({ name = string })".into()),
                 },
                 "tuple" => match arg()? {
-                    Expression::Array(a) => Ok(TypeConstraint::Tuple(a.iter().map(parse_type).collect::<Result<_, _>>()?)),
+                    Expression::Array(a) => {
+                        Ok(TypeConstraint::Tuple(a.iter().map(parse_type).collect::<Result<_, _>>()?))
+                    }
                     _ => Err("tuple(...) takes a list of types: tuple([string, number])".into()),
                 },
                 other => Err(format!("unknown type constructor {other:?}; {HELP}")),
@@ -262,7 +265,10 @@ mod tests {
     fn parses_types() {
         assert_eq!(ty("string"), TypeConstraint::String);
         assert_eq!(ty("list(number)").to_string(), "list(number)");
-        assert_eq!(ty("object({ a = string, b = optional(list(bool)) })").to_string(), "object({a = string, b = list(bool)})");
+        assert_eq!(
+            ty("object({ a = string, b = optional(list(bool)) })").to_string(),
+            "object({a = string, b = list(bool)})"
+        );
         assert!(parse_type(&"strng".parse::<Expression>().unwrap()).is_err());
     }
 

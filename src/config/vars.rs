@@ -24,6 +24,8 @@ pub struct VarInputs {
     pub var_files: Vec<PathBuf>,
     /// `PMX_VAR_<name>` values; `None` reads the process environment.
     pub env: Option<Vec<(String, String)>>,
+    /// Like `terraform validate`: a variable without a value is unknown rather than an error.
+    pub allow_missing: bool,
 }
 
 impl VarInputs {
@@ -105,10 +107,14 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
                         }
                     },
                     Err(d) => {
-                        diags.push(d);
+                        diags.push(*d);
                         None
                     }
                 },
+                None if inputs.allow_missing => {
+                    values.insert(name.clone(), mark_if_sensitive(Value::Unknown, var.sensitive));
+                    continue;
+                }
                 None => {
                     diags.push(
                         Diagnostic::error(format!("no value for required variable \"{name}\""))
@@ -125,9 +131,11 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
         let Some(mut value) = value else { continue };
         if value == Value::Null && !var.nullable {
             diags.push(
-                Diagnostic::error(format!("variable \"{name}\" must not be null"))
-                    .with_code("pmx::vars::null")
-                    .at(&var.location.file, var.location.span.clone(), "nullable = false"),
+                Diagnostic::error(format!("variable \"{name}\" must not be null")).with_code("pmx::vars::null").at(
+                    &var.location.file,
+                    var.location.span.clone(),
+                    "nullable = false",
+                ),
             );
             continue;
         }
@@ -140,13 +148,20 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
     values
 }
 
+fn mark_if_sensitive(v: Value, sensitive: bool) -> Value {
+    if sensitive {
+        v.mark_sensitive()
+    } else {
+        v
+    }
+}
+
 fn from_input(var: &VariableBlock, input: Input, dir: &Path, diags: &mut Diagnostics) -> Option<Value> {
     let name = &var.name;
     let (value, expr) = match input.raw {
         RawValue::Value(v, e) => (v, e),
         RawValue::Text(text) => {
-            let primitive =
-                matches!(var.ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool);
+            let primitive = matches!(var.ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool);
             if primitive || (var.ty == TypeConstraint::Any && !looks_structured(&text)) {
                 (Value::String(text), None)
             } else {
@@ -192,7 +207,10 @@ fn invalid_input(name: &str, source: &str, var: &VariableBlock, why: &str) -> Di
     let why = why.lines().next().unwrap_or(why);
     Diagnostic::error(format!("invalid value for variable \"{name}\" from {source}: {why}"))
         .with_code("pmx::vars::syntax")
-        .with_help(format!("{name} has type {}; give it as an HCL value, e.g. [\"a\", \"b\"] or {{ k = \"v\" }}", var.ty))
+        .with_help(format!(
+            "{name} has type {}; give it as an HCL value, e.g. [\"a\", \"b\"] or {{ k = \"v\" }}",
+            var.ty
+        ))
 }
 
 /// `*.auto.pmxvars` and `*.auto.pmxvars.json` in the folder, in name order.
@@ -225,67 +243,66 @@ fn read_var_file(
 ) {
     let name = display_name(path, dir);
     let is_json = path.extension().is_some_and(|e| e == "json");
-    let entries: Vec<(String, Value, Option<Expr>, Option<std::ops::Range<usize>>, Option<Arc<SourceFile>>)> =
-        if is_json {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    diags.push(Diagnostic::error(format!("cannot read {name}: {e}")).with_code("pmx::vars::io"));
-                    return;
-                }
-            };
-            match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(o)) => {
-                    o.iter().map(|(k, v)| (k.clone(), Value::from_json(v), None, None, None)).collect()
-                }
-                Ok(_) => {
-                    diags.push(
-                        Diagnostic::error(format!("{name}: a JSON variables file must hold an object"))
-                            .with_code("pmx::vars::syntax"),
-                    );
-                    return;
-                }
-                Err(e) => {
-                    let file = SourceFile::new(path, name.clone(), text.clone());
-                    let offset = line_col_to_offset(&text, e.line(), e.column());
-                    diags.push(
-                        Diagnostic::error(format!("{name}: invalid JSON: {e}"))
-                            .with_code("pmx::vars::syntax")
-                            .at(&file, offset..offset, "here"),
-                    );
-                    return;
-                }
+    let entries: Vec<VarFileEntry> = if is_json {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(format!("cannot read {name}: {e}")).with_code("pmx::vars::io"));
+                return;
             }
-        } else {
-            let parsed = match parse_file(path, &name) {
-                Ok(p) => p,
-                Err(d) => {
-                    diags.push(d);
-                    return;
-                }
-            };
-            let file = parsed.source.clone();
-            let mut out = Vec::new();
-            for s in parsed.body.into_iter() {
-                match s {
-                    hcl_edit::structure::Structure::Attribute(a) => {
-                        let key = a.key.as_str().to_string();
-                        let key_span = hcl_edit::Span::span(&a.key);
-                        let expr = Expr::new(a.value, &file);
-                        match eval(&expr, &Env::empty(dir)) {
-                            Ok(v) => out.push((key, v, Some(expr), key_span, Some(file.clone()))),
-                            Err(d) => diags.push(d),
-                        }
-                    }
-                    hcl_edit::structure::Structure::Block(b) => diags.push(
-                        Diagnostic::error("a variables file holds only NAME = VALUE lines")
-                            .with_code("pmx::vars::syntax")
-                            .at(&file, hcl_edit::Span::span(&b.ident).unwrap_or(0..0), "a block is not allowed here"),
-                    ),
-                }
-            }
-            out
         };
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(o)) => {
+                o.iter().map(|(k, v)| (k.clone(), Value::from_json(v), None, None, None)).collect()
+            }
+            Ok(_) => {
+                diags.push(
+                    Diagnostic::error(format!("{name}: a JSON variables file must hold an object"))
+                        .with_code("pmx::vars::syntax"),
+                );
+                return;
+            }
+            Err(e) => {
+                let file = SourceFile::new(path, name.clone(), text.clone());
+                let offset = line_col_to_offset(&text, e.line(), e.column());
+                diags.push(Diagnostic::error(format!("{name}: invalid JSON: {e}")).with_code("pmx::vars::syntax").at(
+                    &file,
+                    offset..offset,
+                    "here",
+                ));
+                return;
+            }
+        }
+    } else {
+        let parsed = match parse_file(path, &name) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(*d);
+                return;
+            }
+        };
+        let file = parsed.source.clone();
+        let mut out = Vec::new();
+        for s in parsed.body.into_iter() {
+            match s {
+                hcl_edit::structure::Structure::Attribute(a) => {
+                    let key = a.key.as_str().to_string();
+                    let key_span = hcl_edit::Span::span(&a.key);
+                    let expr = Expr::new(a.value, &file);
+                    match eval(&expr, &Env::empty(dir)) {
+                        Ok(v) => out.push((key, v, Some(expr), key_span, Some(file.clone()))),
+                        Err(d) => diags.push(*d),
+                    }
+                }
+                hcl_edit::structure::Structure::Block(b) => diags.push(
+                    Diagnostic::error("a variables file holds only NAME = VALUE lines")
+                        .with_code("pmx::vars::syntax")
+                        .at(&file, hcl_edit::Span::span(&b.ident).unwrap_or(0..0), "a block is not allowed here"),
+                ),
+            }
+        }
+        out
+    };
     for (key, value, expr, key_span, file) in entries {
         if !module.variables.contains_key(&key) {
             // Like Terraform: a value for an undeclared variable is a warning (files are often
@@ -306,6 +323,9 @@ fn read_var_file(
     }
 }
 
+/// One `NAME = VALUE` of a variables file: the value, its expression and the name's place.
+type VarFileEntry = (String, Value, Option<Expr>, Option<std::ops::Range<usize>>, Option<Arc<SourceFile>>);
+
 fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
     let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     (start + col.saturating_sub(1)).min(text.len())
@@ -325,7 +345,7 @@ fn validate(module: &Module, values: &IndexMap<String, Value>, dir: &Path, diags
             let ok = match eval(&v.condition, &env) {
                 Ok(c) => c.unmark().0,
                 Err(d) => {
-                    diags.push(d);
+                    diags.push(*d);
                     continue;
                 }
             };
@@ -337,7 +357,7 @@ fn validate(module: &Module, values: &IndexMap<String, Value>, dir: &Path, diags
                         Ok(m) if m.is_sensitive() => "(the error message refers to a sensitive value)".to_string(),
                         Ok(m) => m.to_string(),
                         Err(d) => {
-                            diags.push(d);
+                            diags.push(*d);
                             continue;
                         }
                     };

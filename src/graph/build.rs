@@ -68,6 +68,9 @@ pub(super) struct Builder<'c> {
     globals: IndexMap<String, Value>,
     checker: ValueChecker,
     implicit_provider: bool,
+    last_expand_failed: bool,
+    /// Resource blocks whose expansion failed.
+    failed: HashSet<ConfigAddress>,
 }
 
 impl<'c> Builder<'c> {
@@ -84,6 +87,8 @@ impl<'c> Builder<'c> {
             globals: IndexMap::new(),
             checker: ValueChecker,
             implicit_provider: false,
+            last_expand_failed: false,
+            failed: HashSet::new(),
         }
     }
 
@@ -389,9 +394,11 @@ impl<'c> Builder<'c> {
             }
             if mv.from.config == mv.to.config && mv.from.key == mv.to.key {
                 self.report(
-                    Diagnostic::error("moved: from and to are the same address")
-                        .with_code("pmx::config::moved")
-                        .at(&mv.location.file, mv.location.span.clone(), "nothing moves"),
+                    Diagnostic::error("moved: from and to are the same address").with_code("pmx::config::moved").at(
+                        &mv.location.file,
+                        mv.location.span.clone(),
+                        "nothing moves",
+                    ),
                 );
             } else if mv.from.key == InstanceKey::None && m.resources.contains_key(&mv.from.config) {
                 self.report(
@@ -474,9 +481,11 @@ impl<'c> Builder<'c> {
             .with_help("break the cycle: one of these references has to go");
         for (i, (_, e)) in steps.iter().enumerate().skip(1) {
             let why = &self.blocks[*e];
-            d = d.with_related(
-                Diagnostic::error(format!("step {}: {}", i + 1, describe(i))).at(&why.file, why.span.clone(), describe(i)),
-            );
+            d = d.with_related(Diagnostic::error(format!("step {}: {}", i + 1, describe(i))).at(
+                &why.file,
+                why.span.clone(),
+                describe(i),
+            ));
         }
         self.report(d);
     }
@@ -522,7 +531,7 @@ impl<'c> Builder<'c> {
         match result {
             Ok(v) => v,
             Err(d) => {
-                self.report(d);
+                self.report(*d);
                 Value::Unknown
             }
         }
@@ -549,9 +558,11 @@ impl<'c> Builder<'c> {
             let expected = if name == "insecure" { TypeConstraintKind::Bool } else { TypeConstraintKind::String };
             if let Err(m) = expected.check(v.clone()) {
                 self.report(
-                    Diagnostic::error(format!("provider {key}: {name}: {m}"))
-                        .with_code("pmx::config::wrong_type")
-                        .at(&a.expr.file, a.expr.span(), "wrong type"),
+                    Diagnostic::error(format!("provider {key}: {name}: {m}")).with_code("pmx::config::wrong_type").at(
+                        &a.expr.file,
+                        a.expr.span(),
+                        "wrong type",
+                    ),
                 );
             }
             attributes.insert(name.clone(), v);
@@ -606,8 +617,44 @@ impl<'c> Builder<'c> {
         out
     }
 
+    /// Whether an expression uses a variable that was deliberately left without a value
+    /// (`pmx validate`): its unknown result is expected then, not an error.
+    /// Also true for a resource whose own count / for_each already failed (reported once).
+    fn uses_unset_variable(&self, expr: &Expr) -> bool {
+        if self.config.unset_variables.is_empty() && self.failed.is_empty() {
+            return false;
+        }
+        let (mut found, mut bad) = (Vec::new(), Vec::new());
+        refs::collect(&expr.expr, &mut found, &mut bad);
+        found.iter().any(|r| match &r.target {
+            RefTarget::Var(n) => self.config.unset_variables.contains(n),
+            RefTarget::Resource(a) => self.failed.contains(a),
+            _ => false,
+        })
+    }
+
     /// The instance keys of a resource block, with each.value for for_each.
-    fn expand(&mut self, r: &ResourceBlock) -> Vec<(InstanceKey, Option<Value>)> {
+    /// `None` when count / for_each is invalid (reported) or deliberately unknown.
+    fn expand(&mut self, r: &ResourceBlock) -> Option<Vec<(InstanceKey, Option<Value>)>> {
+        for e in r.count.iter().chain(r.for_each.iter()) {
+            match eval(e, &self.env(None, None)) {
+                Ok(v) if !v.is_wholly_known() && self.uses_unset_variable(e) => return None,
+                Ok(_) => {}
+                Err(d) => {
+                    self.report(*d);
+                    return None;
+                }
+            }
+        }
+        let keys = self.expand_known(r);
+        if keys.is_empty() && self.diags.has_errors() && self.last_expand_failed {
+            return None;
+        }
+        Some(keys)
+    }
+
+    fn expand_known(&mut self, r: &ResourceBlock) -> Vec<(InstanceKey, Option<Value>)> {
+        self.last_expand_failed = false;
         if let Some(count) = &r.count {
             let v = self.eval_or_report(count, None, None);
             let problem = match &v {
@@ -631,6 +678,7 @@ impl<'c> Builder<'c> {
                     d = d.with_help("count must be known when planning: use variables, locals or literals");
                 }
                 self.report(d);
+                self.last_expand_failed = true;
                 return Vec::new();
             }
             let n = match &v {
@@ -650,6 +698,7 @@ impl<'c> Builder<'c> {
                     d = d.with_help(h);
                 }
                 b.report(d);
+                b.last_expand_failed = true;
                 Vec::new()
             };
             return match v {
@@ -658,11 +707,9 @@ impl<'c> Builder<'c> {
                     "its keys depend on values known only after apply".into(),
                     Some("for_each keys must be known when planning"),
                 ),
-                Value::Sensitive(_) => bad(
-                    self,
-                    "for_each cannot be a sensitive value (the keys would show in addresses)".into(),
-                    None,
-                ),
+                Value::Sensitive(_) => {
+                    bad(self, "for_each cannot be a sensitive value (the keys would show in addresses)".into(), None)
+                }
                 Value::Map(m) => {
                     if m.values().any(|v| matches!(v, Value::Sensitive(_))) {
                         return bad(self, "for_each cannot contain sensitive values".into(), None);
@@ -701,11 +748,9 @@ impl<'c> Builder<'c> {
                     }
                     out
                 }
-                other => bad(
-                    self,
-                    format!("for_each needs a map or a set of strings, not a {}", other.type_name()),
-                    None,
-                ),
+                other => {
+                    bad(self, format!("for_each needs a map or a set of strings, not a {}", other.type_name()), None)
+                }
             };
         }
         vec![(InstanceKey::None, None)]
@@ -715,7 +760,13 @@ impl<'c> Builder<'c> {
         let config = self.config;
         let Some(r) = config.module.resources.get(addr) else { return Vec::new() };
         let schema = schema_of(crate::schema::registry(), addr.mode, &addr.type_name);
-        let keys = self.expand(r);
+        let Some(keys) = self.expand(r) else {
+            // Unknown rather than empty, so that references to it do not fail again.
+            self.expanded.insert(addr.clone(), Vec::new());
+            self.failed.insert(addr.clone());
+            self.set_resource_value(addr, Value::Unknown);
+            return Vec::new();
+        };
         self.expanded.insert(addr.clone(), keys.iter().map(|(k, _)| k.clone()).collect());
         let provider = r.provider.as_ref().map(|(k, _)| k.clone()).unwrap_or_else(|| "proxmox".to_string());
         let mut instances = Vec::with_capacity(keys.len());
@@ -776,6 +827,11 @@ impl<'c> Builder<'c> {
         } else {
             objects.pop().map(|(_, v)| v).unwrap_or(Value::Null)
         };
+        self.set_resource_value(addr, value);
+        instances
+    }
+
+    fn set_resource_value(&mut self, addr: &ConfigAddress, value: Value) {
         let table = match addr.mode {
             Mode::Managed => self.globals.get_mut(&addr.type_name),
             Mode::Data => match self.globals.get_mut("data") {
@@ -786,7 +842,6 @@ impl<'c> Builder<'c> {
         if let Some(Value::Map(t)) = table {
             t.insert(addr.name.clone(), value);
         }
-        instances
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -834,7 +889,8 @@ impl<'c> Builder<'c> {
                     out.insert(b.name.clone(), inner);
                 }
                 (Nesting::Slotted { .. }, Some((label, _))) => {
-                    if let Value::Map(slots) = out.entry(b.name.clone()).or_insert_with(|| Value::Map(IndexMap::new())) {
+                    if let Value::Map(slots) = out.entry(b.name.clone()).or_insert_with(|| Value::Map(IndexMap::new()))
+                    {
                         slots.insert(label.clone(), inner);
                     }
                 }
@@ -846,7 +902,10 @@ impl<'c> Builder<'c> {
 
     // ----- the instance graph ----------------------------------------------------------
 
-    fn instance_graph(&mut self, instances: &mut IndexMap<ResourceAddress, Instance>) -> (DiGraph<GraphNode, ()>, Vec<NodeIndex>) {
+    fn instance_graph(
+        &mut self,
+        instances: &mut IndexMap<ResourceAddress, Instance>,
+    ) -> (DiGraph<GraphNode, ()>, Vec<NodeIndex>) {
         let mut g: DiGraph<GraphNode, ()> = DiGraph::new();
         // Nodes of each block: one, or one per instance.
         let mut nodes_of: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
@@ -916,7 +975,7 @@ impl<'c> Builder<'c> {
                 inst.depends_on = deps;
             }
         }
-        let order = petgraph::algo::toposort(&g, None).unwrap_or_else(|_| g.node_indices().collect());
+        let order = stable_toposort(&g);
         // Instances in the same order.
         let mut ordered = IndexMap::with_capacity(instances.len());
         for n in &order {
@@ -1024,4 +1083,31 @@ impl TypeConstraintKind {
         };
         crate::config::types::convert(v, &t)
     }
+}
+
+/// Kahn's algorithm, always taking the ready node declared first: dependencies come first and
+/// otherwise the configuration's own order is kept (`vm.web[0]` before `vm.web[1]`).
+fn stable_toposort<N, E>(g: &DiGraph<N, E>) -> Vec<NodeIndex> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut indegree: Vec<usize> =
+        g.node_indices().map(|n| g.neighbors_directed(n, Direction::Incoming).count()).collect();
+    let mut ready: BinaryHeap<Reverse<NodeIndex>> =
+        g.node_indices().filter(|n| indegree[n.index()] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(g.node_count());
+    while let Some(Reverse(n)) = ready.pop() {
+        order.push(n);
+        for m in g.neighbors_directed(n, Direction::Outgoing) {
+            indegree[m.index()] -= 1;
+            if indegree[m.index()] == 0 {
+                ready.push(Reverse(m));
+            }
+        }
+    }
+    if order.len() < g.node_count() {
+        // Cannot happen after the block-level cycle check; keep every node anyway.
+        let seen: HashSet<NodeIndex> = order.iter().copied().collect();
+        order.extend(g.node_indices().filter(|n| !seen.contains(n)));
+    }
+    order
 }

@@ -56,7 +56,12 @@ pub fn dot(g: &ResourceGraph, resources_only: bool) -> String {
             GraphNode::Variable(_) | GraphNode::Local(_) => "note",
             GraphNode::Output(_) => "oval",
         };
-        let _ = writeln!(out, "  {} [label = {}, shape = \"{shape}\"];", quote(&node.to_string()), quote(&node.to_string()));
+        let _ = writeln!(
+            out,
+            "  {} [label = {}, shape = \"{shape}\"];",
+            quote(&node.to_string()),
+            quote(&node.to_string())
+        );
     }
     for (from, to) in &edges {
         let _ = writeln!(out, "  {} -> {};", quote(&g.graph[*from].to_string()), quote(&g.graph[*to].to_string()));
