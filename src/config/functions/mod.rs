@@ -378,6 +378,7 @@ static SPECS: &[FunctionSpec] = &[
     pass_through(spec("tolist", "tolist(value)", "A list or set as a list.", 1, Some(1), conversion::tolist)),
     spec("toset", "toset(value)", "A list as a set: duplicates removed, first occurrence kept.", 1, Some(1), conversion::toset),
     pass_through(spec("tomap", "tomap(value)", "A map or object as a map.", 1, Some(1), conversion::tomap)),
+    // errors
     evaluator_handled(spec("try", "try(expressions...)", "The first argument expression that evaluates without an error.", 1, None, not_here)),
     evaluator_handled(spec("can", "can(expression)", "Whether the expression evaluates without an error.", 1, Some(1), not_here)),
     // encoding
