@@ -164,7 +164,10 @@ impl PveClient {
     /// means it expired early (server restart, clock): log in again once and resend.
     async fn attempt(&self, call: &Call<'_>) -> Result<Json> {
         let _permit = self.limit_for(call.path).acquire_owned().await;
+        let started = Instant::now();
         let resp = self.send(call).await?;
+        // Method, path and status only: parameters may hold passwords or keys.
+        tracing::debug!(method = %call.method, path = call.path, status = resp.status, elapsed = ?started.elapsed(), "PVE API");
         if resp.status == 401 && matches!(self.inner.cfg.credentials, Credentials::Password { .. }) {
             *self.inner.ticket.lock().await = None;
             let resp = self.send(call).await?;

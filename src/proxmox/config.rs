@@ -5,6 +5,8 @@
 use super::error::Error;
 use super::lenient::parse_bool;
 use super::retry::RetryPolicy;
+use crate::config::value::Value;
+use indexmap::IndexMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +63,48 @@ pub struct ProviderSettings {
 }
 
 impl ProviderSettings {
+    /// Reads an evaluated `provider "proxmox" { ... }` block. Values may be sensitive (their
+    /// mark is dropped here: `Secret` keeps them from being shown); they must be known.
+    pub fn from_block(attrs: &IndexMap<String, Value>) -> Result<Self, Error> {
+        let mut s = ProviderSettings::default();
+        for (key, value) in attrs {
+            let (value, _) = value.clone().unmark();
+            if value == Value::Null {
+                continue;
+            }
+            if !value.is_wholly_known() {
+                return Err(Error::Config(format!("provider attribute {key} must be known before apply")));
+            }
+            let text = || match &value {
+                Value::String(t) => Ok(t.clone()),
+                other => Err(Error::Config(format!(
+                    "provider attribute {key} must be a string, not a {}",
+                    other.type_name()
+                ))),
+            };
+            match key.as_str() {
+                "endpoint" => s.endpoint = Some(text()?),
+                "token_id" => s.token_id = Some(text()?),
+                "token_secret" => s.token_secret = Some(Secret(text()?)),
+                "username" => s.username = Some(text()?),
+                "password" => s.password = Some(Secret(text()?)),
+                "fingerprint" => s.fingerprint = Some(text()?),
+                "ca_file" => s.ca_file = Some(PathBuf::from(text()?)),
+                "insecure" => match value {
+                    Value::Bool(b) => s.insecure = Some(b),
+                    ref other => {
+                        return Err(Error::Config(format!(
+                            "provider attribute insecure must be a bool, not a {}",
+                            other.type_name()
+                        )))
+                    }
+                },
+                other => return Err(Error::Config(format!("unknown provider attribute {other:?}"))),
+            }
+        }
+        Ok(s)
+    }
+
     /// Fills unset fields from the process environment (`PMX_ENDPOINT`, ...).
     pub fn with_env(self) -> Result<Self, Error> {
         self.with_env_from(|k| std::env::var(k).ok())
@@ -337,6 +381,27 @@ mod tests {
         assert!(e.contains("realm"), "{e}");
         let e = ProviderSettings::default().with_env_from(env(&[("PMX_INSECURE", "perhaps")])).unwrap_err();
         assert!(e.to_string().contains("PMX_INSECURE"));
+    }
+
+    #[test]
+    fn provider_block_values() {
+        let mut attrs = IndexMap::new();
+        attrs.insert("endpoint".to_string(), Value::String("pve1".into()));
+        attrs.insert("token_id".to_string(), Value::String("root@pam!pmx".into()));
+        attrs.insert("token_secret".to_string(), Value::String("tok-secret-9".into()).mark_sensitive());
+        attrs.insert("insecure".to_string(), Value::Bool(true));
+        let s = ProviderSettings::from_block(&attrs).unwrap();
+        assert_eq!(s.token_secret.as_ref().map(Secret::expose), Some("tok-secret-9"));
+        assert_eq!(s.insecure, Some(true));
+        assert!(!format!("{s:?}").contains("tok-secret-9"));
+        attrs.insert("insecure".to_string(), Value::String("yes".into()));
+        assert!(ProviderSettings::from_block(&attrs).unwrap_err().to_string().contains("must be a bool"));
+        attrs.shift_remove("insecure");
+        attrs.insert("endpoint".to_string(), Value::Unknown);
+        assert!(ProviderSettings::from_block(&attrs).unwrap_err().to_string().contains("known"));
+        attrs.shift_remove("endpoint");
+        attrs.insert("endpiont".to_string(), Value::String("x".into()));
+        assert!(ProviderSettings::from_block(&attrs).unwrap_err().to_string().contains("endpiont"));
     }
 
     #[test]
