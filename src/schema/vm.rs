@@ -123,10 +123,9 @@ fn attributes() -> Vec<Attribute> {
             .pattern(r"^(scsi\d+|virtio\d+|sata\d+|ide\d+|net\d+|efidisk0|hostpci\d+|usb\d+)$")
             .reboot()
             .pve("boot.order"),
-        strings("hotplug", "Hot-plug features: which changes reach a running guest without a reboot. `cpu` hot-plugs `cpu.vcpus`; `memory` needs `numa = true`.")
+        strings("hotplug", "Hot-plug features: which changes reach a running guest without a reboot. `cpu` hot-plugs `cpu.vcpus`; `memory` needs `numa = true`. A change is live, except turning `memory` on or off (next boot).")
             .default(vec!["network", "disk", "usb"])
             .one_of(&["network", "disk", "cpu", "memory", "usb", "cloudinit"])
-            .reboot()
             .pve("hotplug"),
         boolean("numa", "Expose NUMA topology to the guest (required for memory hot-plug).")
             .default(false)
