@@ -396,7 +396,7 @@ fn efi_disk() -> BlockType {
                 .pattern(patterns::STORAGE_ID)
                 .pve("efidisk0.file")
                 .changed_by(MOVE_DISK),
-            string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot.")
+            string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot (pmx creates `4m`; Proxmox's own default is `2m`).")
                 .default("4m")
                 .one_of(&["2m", "4m"])
                 .create_only()
