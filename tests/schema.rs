@@ -178,6 +178,12 @@ fn check_constraints(path: &str, a: &Attribute, def: &Value, problems: &mut Vec<
             }
         }
     }
+    if let (Some(ours), Some(theirs)) = (&a.default, def.get("default")) {
+        if !PMX_DEFAULTS.contains(&path) && !same_default(ours, theirs) {
+            problems
+                .push(format!("{path}: default {ours} differs from PVE's {theirs} (list it in PMX_DEFAULTS if meant)"));
+        }
+    }
     let pve_type = def["type"].as_str().unwrap_or("string");
     let type_ok = match (&a.ty, pve_type) {
         (ValueType::Number, t) => t == "integer" || t == "number",
@@ -188,6 +194,23 @@ fn check_constraints(path: &str, a: &Attribute, def: &Value, problems: &mut Vec<
     };
     if !type_ok {
         problems.push(format!("{path}: type {} does not fit PVE's {pve_type}", a.ty));
+    }
+}
+
+/// Defaults where pmx deliberately differs from Proxmox (and sends its own value on create).
+const PMX_DEFAULTS: &[&str] = &["container.unprivileged", "vm.efi_disk.type"];
+
+/// Whether our default (JSON) is PVE's default, which comes as 0/1 for booleans, numbers or
+/// strings, and comma-separated text for lists.
+fn same_default(ours: &Value, theirs: &Value) -> bool {
+    match (ours, theirs) {
+        (Value::Bool(b), t) => number(t).is_some_and(|n| n == f64::from(u8::from(*b))),
+        (Value::Number(n), t) => number(t) == n.as_f64(),
+        (Value::String(s), Value::String(t)) => s == t,
+        (Value::Array(items), Value::String(t)) => {
+            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",") == *t
+        }
+        _ => false,
     }
 }
 
@@ -372,6 +395,18 @@ fn the_conformance_checker_catches_mistakes() {
     let mut problems = vec![];
     check_attribute("vm.network.model", &model, &params, Some(network), &mut problems);
     assert!(problems.is_empty(), "{problems:?}");
+
+    // A default that is not Proxmox's: `scsihw` defaults to `lsi`, `hotplug` to `network,disk,usb`.
+    let scsihw = vm.attribute("scsihw").expect("scsihw");
+    let hotplug = vm.attribute("hotplug").expect("hotplug");
+    for bad in [
+        Attribute { default: Some("virtio-scsi-single".into()), ..scsihw.clone() },
+        Attribute { default: Some(serde_json::json!(["network", "disk"])), ..hotplug.clone() },
+    ] {
+        let mut problems = vec![];
+        check_attribute("vm.x", &bad, &params, None, &mut problems);
+        assert!(problems.iter().any(|p| p.contains("differs from PVE")), "not caught: {bad:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

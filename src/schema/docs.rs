@@ -14,8 +14,37 @@ pub const REFRESH_COMMAND: &str = "PMX_UPDATE_DOCS=1 cargo test --test schema";
 pub fn generated_files(registry: &Registry) -> Vec<(PathBuf, String)> {
     let mut files: Vec<(PathBuf, String)> =
         registry.resources.iter().chain(&registry.data_sources).map(|rt| (doc_path(rt), markdown(rt))).collect();
+    files.push((PathBuf::from("docs/resources/README.md"), index(registry)));
     files.push((PathBuf::from("grammar/schema.json"), schema_json(registry)));
     files
+}
+
+/// `docs/resources/README.md`: every resource type and data source, one line each.
+pub fn index(registry: &Registry) -> String {
+    let mut out = String::from("# Resource types and data sources\n\n");
+    let _ =
+        writeln!(out, "<!-- Generated from the registry in src/schema; do not edit. Refresh: {REFRESH_COMMAND} -->\n");
+    out.push_str(
+        "Every page lists each attribute's type, whether it is required, its default, how a change to it \
+                  lands on Proxmox (live, after a reboot, while stopped, or by replacement) and the Proxmox \
+                  parameter it maps to. `pmx schema` prints the same as JSON.\n\n## Resources\n\n",
+    );
+    for rt in &registry.resources {
+        let _ = writeln!(out, "- [`{}`]({}.md): {}", rt.name, rt.name, first_sentence(rt.description));
+    }
+    out.push_str("\n## Data sources\n\n");
+    for ds in &registry.data_sources {
+        let _ =
+            writeln!(out, "- [`data.{}`](../data-sources/{}.md): {}", ds.name, ds.name, first_sentence(ds.description));
+    }
+    out
+}
+
+fn first_sentence(text: &str) -> &str {
+    match text.find(". ") {
+        Some(i) => &text[..=i],
+        None => text,
+    }
 }
 
 /// `docs/resources/vm.md` or `docs/data-sources/template.md`.

@@ -147,6 +147,26 @@ mod tests {
     }
 
     #[test]
+    fn pve_targets_resolve_slots_and_keys() {
+        let vm = registry().resource("vm").expect("vm");
+        let bridge = vm.block("network").and_then(|b| b.attribute("bridge")).expect("bridge");
+        assert_eq!(bridge.pve_target(Some("net1")), Some(("net1".to_string(), Some("bridge"))));
+        assert_eq!(bridge.pve_target(None), None);
+        let cpu_type = vm.block("cpu").and_then(|b| b.attribute("type")).expect("cpu.type");
+        assert_eq!(cpu_type.pve_target(None), Some(("cpu".to_string(), Some("cputype"))));
+        let cores = vm.block("cpu").and_then(|b| b.attribute("cores")).expect("cores");
+        assert_eq!(cores.pve_target(None), Some(("cores".to_string(), None)));
+    }
+
+    #[test]
+    fn sensitive_paths_reach_into_blocks() {
+        let vm = registry().resource("vm").expect("vm");
+        assert_eq!(vm.sensitive_paths(), ["cloud_init.password"]);
+        let ct = registry().resource("container").expect("container");
+        assert_eq!(ct.sensitive_paths(), ["password"]);
+    }
+
+    #[test]
     fn update_modes_follow_proxmox_hotplug_rules() {
         let vm = registry().resource("vm").expect("vm");
         let cores = vm.block("cpu").and_then(|b| b.attribute("cores")).expect("cores");

@@ -86,6 +86,26 @@ pub struct Attribute {
     pub changed_by: Option<&'static str>,
 }
 
+impl Attribute {
+    /// Where the value goes in the Proxmox config: the parameter (with `{slot}` replaced by the
+    /// block's label, e.g. `net0`) and, for a property string, the key inside it.
+    /// `cpu.cputype` → (`cpu`, Some(`cputype`)); `{slot}.bridge` in `network "net1"` →
+    /// (`net1`, Some(`bridge`)); `cores` → (`cores`, None).
+    pub fn pve_target(&self, slot: Option<&str>) -> Option<(String, Option<&'static str>)> {
+        let param = self.pve_param?;
+        let (base, key) = match param.split_once('.') {
+            Some((b, k)) => (b, Some(k)),
+            None => (param, None),
+        };
+        let base = match (base, slot) {
+            ("{slot}", Some(label)) => label.to_string(),
+            ("{slot}", None) => return None,
+            (b, _) => b.to_string(),
+        };
+        Some((base, key))
+    }
+}
+
 /// PVE's default `hotplug` setting for QEMU guests.
 pub const DEFAULT_HOTPLUG: &[&str] = &["network", "disk", "usb"];
 
@@ -195,6 +215,19 @@ impl Registry {
 }
 
 impl ResourceType {
+    /// Dotted paths of every sensitive attribute (`cloud_init.password`), for redaction.
+    pub fn sensitive_paths(&self) -> Vec<String> {
+        fn walk(prefix: &str, attrs: &[Attribute], blocks: &[BlockType], out: &mut Vec<String>) {
+            out.extend(attrs.iter().filter(|a| a.sensitive).map(|a| format!("{prefix}{}", a.name)));
+            for b in blocks {
+                walk(&format!("{prefix}{}.", b.name), &b.attributes, &b.blocks, out);
+            }
+        }
+        let mut out = vec![];
+        walk("", &self.attributes, &self.blocks, &mut out);
+        out
+    }
+
     /// `vm` for a resource type, `data.template` for a data source.
     pub fn qualified_name(&self) -> String {
         match self.kind {

@@ -123,10 +123,9 @@ fn attributes() -> Vec<Attribute> {
             .pattern(r"^(scsi\d+|virtio\d+|sata\d+|ide\d+|net\d+|efidisk0|hostpci\d+|usb\d+)$")
             .reboot()
             .pve("boot.order"),
-        strings("hotplug", "Hot-plug features: which changes reach a running guest without a reboot. `cpu` hot-plugs `cpu.vcpus`; `memory` needs `numa = true`.")
+        strings("hotplug", "Hot-plug features: which changes reach a running guest without a reboot. `cpu` hot-plugs `cpu.vcpus`; `memory` needs `numa = true`. A change is live, except turning `memory` on or off (next boot).")
             .default(vec!["network", "disk", "usb"])
             .one_of(&["network", "disk", "cpu", "memory", "usb", "cloudinit"])
-            .reboot()
             .pve("hotplug"),
         boolean("numa", "Expose NUMA topology to the guest (required for memory hot-plug).")
             .default(false)
@@ -397,7 +396,7 @@ fn efi_disk() -> BlockType {
                 .pattern(patterns::STORAGE_ID)
                 .pve("efidisk0.file")
                 .changed_by(MOVE_DISK),
-            string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot.")
+            string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot (pmx creates `4m`; Proxmox's own default is `2m`).")
                 .default("4m")
                 .one_of(&["2m", "4m"])
                 .create_only()
