@@ -11,6 +11,30 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+/// Counts live heap bytes, to tell what holds memory (RSS alone cannot).
+struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting sizes.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_mb() -> f64 {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1048576.0
+}
+
 const INSTANCES: usize = 10_000;
 const FILES: usize = 100;
 
@@ -105,6 +129,18 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// User + system CPU time of this process so far (wall time on a busy 2-core machine says
+/// more about the neighbours than about pmx).
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// Runs one case in this process and prints its figures.
 fn run_case(case: &str) {
     if std::env::var_os("PMX_LOG").is_some() {
@@ -116,9 +152,12 @@ fn run_case(case: &str) {
         "count" => write_count_case(dir.path()),
         _ => write_blocks_case(dir.path()),
     }
+    let cpu_start = cpu_seconds();
     let start = Instant::now();
     let (config, diags) = pmx::config::load(dir.path(), &pmx::config::VarInputs::default());
     let loaded = start.elapsed();
+    let peak_after_load = peak_rss_mb();
+    let live_after_load = live_mb();
     let config = match config {
         Some(c) if !diags.has_errors() => c,
         _ => {
@@ -137,12 +176,17 @@ fn run_case(case: &str) {
     let instances = graph.instances.len();
     assert!(instances > INSTANCES, "expected more than {INSTANCES} instances, got {instances}");
     println!(
-        "config/{case:<6}  {instances} instances, {} graph nodes, {} edges: load {:.0} ms, total {:.0} ms, peak RSS {:.1} MB",
+        "config/{case:<6}  {instances} instances, {} graph nodes, {} edges: load {:.0} ms (peak {:.1} MB), \
+         total {:.0} ms wall, {:.0} ms CPU, peak RSS {:.1} MB; live heap: {:.1} MB config, {:.1} MB config+graph",
         graph.graph.node_count(),
         graph.graph.edge_count(),
         loaded.as_secs_f64() * 1000.0,
+        peak_after_load,
         total.as_secs_f64() * 1000.0,
-        peak_rss_mb()
+        (cpu_seconds() - cpu_start) * 1000.0,
+        peak_rss_mb(),
+        live_after_load,
+        live_mb(),
     );
 }
 
