@@ -297,3 +297,147 @@ proptest! {
         prop_assert_eq!(comments(&src), comments(&once));
     }
 }
+
+// ---- the grammar and the docs cannot drift from the code -----------------------------------
+
+fn repo_file(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The productions of `grammar/pmx.ebnf`: name → right-hand side, comments removed.
+fn productions() -> Vec<(String, String)> {
+    let text = repo_file("grammar/pmx.ebnf");
+    let mut without_comments = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("(*") {
+        without_comments.push_str(&rest[..start]);
+        let end = rest[start..].find("*)").expect("every (* comment is closed");
+        rest = &rest[start + end + 2..];
+    }
+    without_comments.push_str(rest);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in without_comments.lines() {
+        let starts_production = line.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && line.contains("::=");
+        if starts_production {
+            let (name, rhs) = line.split_once("::=").unwrap();
+            out.push((name.trim().to_string(), rhs.to_string()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.push('\n');
+            last.1.push_str(line);
+        }
+    }
+    out
+}
+
+/// The quoted literals of a production (`"pmx" | "provider"` → `["pmx", "provider"]`).
+fn literals(rhs: &str) -> Vec<String> {
+    rhs.split('|').map(|alt| alt.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+/// The names a right-hand side refers to (outside quotes and character classes).
+fn references(rhs: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut chars = rhs.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '[' => {
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                }
+            }
+            '#' => while chars.next_if(|d| d.is_ascii_alphanumeric()).is_some() {},
+            c if c.is_ascii_uppercase() => {
+                let mut name = c.to_string();
+                while let Some(d) = chars.next_if(|d| d.is_ascii_alphanumeric()) {
+                    name.push(d);
+                }
+                names.push(name);
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+fn production(name: &str) -> String {
+    productions().into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no production {name}")).1
+}
+
+#[test]
+fn grammar_is_complete() {
+    let prods = productions();
+    assert!(prods.len() > 50, "only {} productions found", prods.len());
+    let defined: std::collections::HashSet<&str> = prods.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(defined.len(), prods.len(), "a production is defined twice");
+    for (name, rhs) in &prods {
+        for r in references(rhs) {
+            assert!(defined.contains(r.as_str()), "{name} uses {r}, which the grammar does not define");
+        }
+    }
+}
+
+#[test]
+fn grammar_block_keywords_match_the_loader() {
+    let keywords = literals(&production("TopLevelKeyword"));
+    assert_eq!(keywords, TOP_LEVEL_BLOCKS, "grammar/pmx.ebnf TopLevelKeyword");
+    // and each keyword has its block production
+    let blocks = production("TopLevelBlock");
+    for k in &keywords {
+        let mut camel: String = k.split('_').map(|p| p[..1].to_uppercase() + &p[1..]).collect();
+        camel.push_str("Block");
+        assert!(blocks.contains(&camel), "TopLevelBlock lacks {camel}");
+        assert!(production(&camel).contains(&format!("\"{k}\"")), "{camel} does not start with \"{k}\"");
+    }
+}
+
+#[test]
+fn grammar_meta_arguments_match_the_loader() {
+    assert_eq!(literals(&production("MetaArgumentName")), META_ARGUMENTS, "MetaArgumentName");
+}
+
+/// The function names listed in the Functions section of docs/language.md, in order.
+fn documented_functions() -> Vec<String> {
+    let doc = repo_file("docs/language.md");
+    let start = doc.find("\n## Functions").expect("docs/language.md has a Functions section");
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map(|e| e + 3).unwrap_or(section.len())];
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| l.split(['(', '`']).next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn docs_list_every_function_and_no_other() {
+    let documented = documented_functions();
+    let names: Vec<String> = pmx::config::functions::names().iter().map(|s| s.to_string()).collect();
+    assert_eq!(documented, names, "the function tables in docs/language.md must follow functions::names()");
+    // and each row shows the signature the code declares
+    let doc = repo_file("docs/language.md");
+    for spec in pmx::config::functions::specs() {
+        let shown = format!("| `{}` |", spec.signature.replace('|', "\\|"));
+        assert!(doc.contains(&shown), "docs/language.md should show {shown}");
+    }
+}
+
+#[test]
+fn examples_are_in_canonical_style() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    pmx(&examples).args(["fmt", "--check", "--recursive"]).assert().code(0).stdout("");
+}
+
+// TEMPORARY: until crate::config exports these
+const TOP_LEVEL_BLOCKS: &[&str] =
+    &["pmx", "provider", "variable", "locals", "output", "resource", "data", "import", "moved"];
+const META_ARGUMENTS: &[&str] = &["count", "for_each", "depends_on", "provider", "lifecycle"];

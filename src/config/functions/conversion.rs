@@ -67,6 +67,17 @@ pub(super) fn tomap(_: &FunctionContext, a: &Args) -> Result {
     }
 }
 
+/// Called with the arguments still marked (see `handles_marks`).
+pub(super) fn sensitive(_: &FunctionContext, a: &Args) -> Result {
+    Ok(a.get(0).clone().mark_sensitive())
+}
+
+/// Called with the arguments still marked (see `handles_marks`).
+pub(super) fn nonsensitive(_: &FunctionContext, a: &Args) -> Result {
+    let mut was_sensitive = false;
+    Ok(super::deep_unmark(a.get(0).clone(), &mut was_sensitive))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
@@ -83,6 +94,15 @@ mod tests {
         assert_eq!(ok("tobool", vec![s("false")]), Value::Bool(false));
         assert!(err("tobool", vec![s("yes")]).message.contains("not \"true\""));
         assert_eq!(err("tobool", vec![n(1.0)]).arg, Some(0));
+    }
+
+    #[test]
+    fn sensitivity() {
+        assert_eq!(ok("sensitive", vec![s("pw")]), s("pw").mark_sensitive());
+        assert_eq!(ok("sensitive", vec![Value::Unknown]), Value::Unknown.mark_sensitive());
+        let marked = list(vec![s("a").mark_sensitive()]).mark_sensitive();
+        assert_eq!(ok("nonsensitive", vec![marked]), strs(&["a"]));
+        assert_eq!(ok("nonsensitive", vec![s("plain")]), s("plain"));
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub(super) fn base64sha256(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(digest)))
 }
 
+/// Go's `url.QueryEscape`, as Terraform uses: unreserved characters stay, spaces become `+`.
+pub(super) fn urlencode(_: &FunctionContext, a: &Args) -> Result {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(&a.string(0)?, KEEP).to_string();
+    Ok(Value::String(encoded.replace("%20", "+")))
+}
+
 /// A fresh UUID on every evaluation would make every plan differ, so, as in Terraform's plans,
 /// it is known only after apply.
 pub(super) fn uuid(_: &FunctionContext, _: &Args) -> Result {
@@ -76,6 +84,11 @@ mod tests {
         );
         assert_eq!(ok("base64sha256", vec![s("hello")]), s("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="));
         assert_eq!(err("sha256", vec![list(vec![])]).arg, Some(0));
+    }
+
+    #[test]
+    fn urlencode_like_go() {
+        assert_eq!(ok("urlencode", vec![s("a b/c?d=é~")]), s("a+b%2Fc%3Fd%3D%C3%A9~"));
     }
 
     #[test]

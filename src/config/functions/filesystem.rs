@@ -12,22 +12,37 @@ fn resolve(ctx: &FunctionContext, path: &str) -> PathBuf {
     ctx.base_dir.join(path)
 }
 
-fn read_text(ctx: &FunctionContext, a: &Args, i: usize) -> std::result::Result<String, FunctionError> {
-    let path = a.string(i)?;
+/// The file named by the first argument, as text.
+fn read_text(ctx: &FunctionContext, a: &Args) -> std::result::Result<String, FunctionError> {
+    let bytes = read_bytes(ctx, a)?;
+    String::from_utf8(bytes).map_err(|_| a.err(0, format!("{:?} is not UTF-8 text", a.get(0).as_str().unwrap_or(""))))
+}
+
+pub(super) fn file(ctx: &FunctionContext, a: &Args) -> Result {
+    read_text(ctx, a).map(Value::String)
+}
+
+fn read_bytes(ctx: &FunctionContext, a: &Args) -> std::result::Result<Vec<u8>, FunctionError> {
+    let path = a.string(0)?;
     let full = resolve(ctx, &path);
-    let bytes = std::fs::read(&full).map_err(|e| {
+    std::fs::read(&full).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             _ if full.is_dir() => "it is a folder, not a file".to_string(),
             _ => e.to_string(),
         };
-        a.err(i, format!("cannot read {path:?}: {why}"))
-    })?;
-    String::from_utf8(bytes).map_err(|_| a.err(i, format!("{path:?} is not UTF-8 text")))
+        a.err(0, format!("cannot read {path:?}: {why}"))
+    })
 }
 
-pub(super) fn file(ctx: &FunctionContext, a: &Args) -> Result {
-    read_text(ctx, a, 0).map(Value::String)
+pub(super) fn filebase64(ctx: &FunctionContext, a: &Args) -> Result {
+    use base64::Engine;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(read_bytes(ctx, a)?)))
+}
+
+pub(super) fn filesha256(ctx: &FunctionContext, a: &Args) -> Result {
+    use sha2::Digest;
+    Ok(Value::String(hex::encode(sha2::Sha256::digest(read_bytes(ctx, a)?))))
 }
 
 pub(super) fn fileexists(ctx: &FunctionContext, a: &Args) -> Result {
@@ -43,7 +58,7 @@ pub(super) fn fileexists(ctx: &FunctionContext, a: &Args) -> Result {
 
 pub(super) fn templatefile(ctx: &FunctionContext, a: &Args) -> Result {
     let vars = a.map(1)?;
-    let text = read_text(ctx, a, 0)?;
+    let text = read_text(ctx, a)?;
     let path = a.string(0)?;
     (ctx.render_template)(&text, vars).map_err(|e| a.err(0, format!("in template {path:?}: {e}")))
 }
@@ -125,6 +140,12 @@ mod tests {
         assert_eq!(call(&ctx, "fileexists", vec![s("keys/a.pub")]).unwrap(), Value::Bool(true));
         assert_eq!(call(&ctx, "fileexists", vec![s("keys/b.pub")]).unwrap(), Value::Bool(false));
         assert!(call(&ctx, "fileexists", vec![s("keys")]).is_err());
+        assert_eq!(call(&ctx, "filebase64", vec![s("bin")]).unwrap(), s("//4="));
+        assert_eq!(
+            call(&ctx, "filesha256", vec![s("keys/a.pub")]).unwrap(),
+            call(&ctx, "sha256", vec![s("ssh-ed25519 AAAA")]).unwrap()
+        );
+        assert!(call(&ctx, "filesha256", vec![s("nope")]).unwrap_err().message.contains("no such file"));
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct FunctionSpec {
     pass_through: bool,
     /// Evaluated by the evaluator (`try`, `can`), never through [`call`].
     evaluator_handled: bool,
+    /// Works on the marks themselves (`sensitive`, `nonsensitive`): gets the arguments as they
+    /// are and its result is not re-marked.
+    handles_marks: bool,
     run: Impl,
 }
 
@@ -82,7 +85,17 @@ const fn spec(
     max_args: Option<usize>,
     run: Impl,
 ) -> FunctionSpec {
-    FunctionSpec { name, signature, summary, min_args, max_args, pass_through: false, evaluator_handled: false, run }
+    FunctionSpec {
+        name,
+        signature,
+        summary,
+        min_args,
+        max_args,
+        pass_through: false,
+        evaluator_handled: false,
+        handles_marks: false,
+        run,
+    }
 }
 
 const fn pass_through(mut s: FunctionSpec) -> FunctionSpec {
@@ -92,6 +105,11 @@ const fn pass_through(mut s: FunctionSpec) -> FunctionSpec {
 
 const fn evaluator_handled(mut s: FunctionSpec) -> FunctionSpec {
     s.evaluator_handled = true;
+    s
+}
+
+const fn handles_marks(mut s: FunctionSpec) -> FunctionSpec {
+    s.handles_marks = true;
     s
 }
 
@@ -121,6 +139,9 @@ pub fn call(ctx: &FunctionContext, name: &str, args: Vec<Value>) -> Result<Value
     check_arity(spec, args.len())?;
     if spec.evaluator_handled {
         return not_here(ctx, &Args { name: spec.name, values: args });
+    }
+    if spec.handles_marks {
+        return (spec.run)(ctx, &Args { name: spec.name, values: args });
     }
     let mut sensitive = false;
     let values: Vec<Value> = if spec.pass_through {
@@ -363,6 +384,9 @@ static SPECS: &[FunctionSpec] = &[
     spec("startswith", "startswith(string, prefix)", "Whether the string starts with `prefix`.", 2, Some(2), strings::startswith),
     spec("endswith", "endswith(string, suffix)", "Whether the string ends with `suffix`.", 2, Some(2), strings::endswith),
     spec("strrev", "strrev(string)", "The string's characters in reverse order.", 1, Some(1), strings::strrev),
+    spec("strcontains", "strcontains(string, substring)", "Whether the string contains `substring`.", 2, Some(2), strings::strcontains),
+    spec("chomp", "chomp(string)", "The string without newline characters at its end.", 1, Some(1), strings::chomp),
+    spec("indent", "indent(spaces, string)", "Every line but the first indented by `spaces` spaces (for YAML in templates).", 2, Some(2), strings::indent),
     // numbers
     spec("min", "min(numbers...)", "The smallest of the numbers.", 1, None, numbers::min),
     spec("max", "max(numbers...)", "The largest of the numbers.", 1, None, numbers::max),
@@ -371,6 +395,8 @@ static SPECS: &[FunctionSpec] = &[
     spec("floor", "floor(number)", "The closest whole number not above the number.", 1, Some(1), numbers::floor),
     spec("pow", "pow(base, exponent)", "`base` raised to `exponent`.", 2, Some(2), numbers::pow),
     spec("parseint", "parseint(string, base)", "The whole number written in `string` in `base` (2 to 62).", 2, Some(2), numbers::parseint),
+    spec("signum", "signum(number)", "-1, 0 or 1: the sign of the number.", 1, Some(1), numbers::signum),
+    spec("log", "log(number, base)", "The logarithm of the number in `base`.", 2, Some(2), numbers::log),
     // conversion
     spec("tostring", "tostring(value)", "A string, number or bool as a string.", 1, Some(1), conversion::tostring),
     spec("tonumber", "tonumber(value)", "A number, or a string holding one, as a number.", 1, Some(1), conversion::tonumber),
@@ -378,6 +404,9 @@ static SPECS: &[FunctionSpec] = &[
     pass_through(spec("tolist", "tolist(value)", "A list or set as a list.", 1, Some(1), conversion::tolist)),
     spec("toset", "toset(value)", "A list as a set: duplicates removed, first occurrence kept.", 1, Some(1), conversion::toset),
     pass_through(spec("tomap", "tomap(value)", "A map or object as a map.", 1, Some(1), conversion::tomap)),
+    handles_marks(spec("sensitive", "sensitive(value)", "The value, marked sensitive: never shown in plans, logs or errors.", 1, Some(1), conversion::sensitive)),
+    handles_marks(spec("nonsensitive", "nonsensitive(value)", "The value with its sensitive marks removed (you vouch that it is safe to show).", 1, Some(1), conversion::nonsensitive)),
+    // errors
     evaluator_handled(spec("try", "try(expressions...)", "The first argument expression that evaluates without an error.", 1, None, not_here)),
     evaluator_handled(spec("can", "can(expression)", "Whether the expression evaluates without an error.", 1, Some(1), not_here)),
     // encoding
@@ -386,10 +415,13 @@ static SPECS: &[FunctionSpec] = &[
     spec("base64encode", "base64encode(string)", "The string's UTF-8 bytes in Base64.", 1, Some(1), encoding::base64encode),
     spec("base64decode", "base64decode(string)", "The UTF-8 text that a Base64 string holds.", 1, Some(1), encoding::base64decode),
     spec("sha256", "sha256(string)", "The SHA-256 digest of the string, in hex.", 1, Some(1), encoding::sha256),
+    spec("urlencode", "urlencode(string)", "The string escaped for a URL query (`a b/c` → `a+b%2Fc`).", 1, Some(1), encoding::urlencode),
     spec("base64sha256", "base64sha256(string)", "The SHA-256 digest of the string, in Base64.", 1, Some(1), encoding::base64sha256),
     spec("uuid", "uuid()", "A new random UUID; known only after apply, so it never makes plans differ.", 0, Some(0), encoding::uuid),
     // filesystem
     spec("file", "file(path)", "The UTF-8 text of a file (relative to the configuration folder).", 1, Some(1), filesystem::file),
+    spec("filebase64", "filebase64(path)", "The bytes of a file (of any kind) in Base64.", 1, Some(1), filesystem::filebase64),
+    spec("filesha256", "filesha256(path)", "The SHA-256 digest of a file's bytes, in hex.", 1, Some(1), filesystem::filesha256),
     spec("fileexists", "fileexists(path)", "Whether a file exists at `path`.", 1, Some(1), filesystem::fileexists),
     spec("templatefile", "templatefile(path, vars)", "A template file rendered with the variables of the map `vars`.", 2, Some(2), filesystem::templatefile),
     spec("abspath", "abspath(path)", "The absolute form of a path (relative to the configuration folder).", 1, Some(1), filesystem::abspath),

@@ -1,6 +1,6 @@
 //! Numeric functions.
 
-use super::{Args, FunctionContext, FunctionError};
+use super::{fmt_number, Args, FunctionContext, FunctionError};
 use crate::config::Value;
 
 type Result = std::result::Result<Value, FunctionError>;
@@ -33,6 +33,26 @@ pub(super) fn pow(_: &FunctionContext, a: &Args) -> Result {
     let result = a.number(0)?.powf(a.number(1)?);
     if !result.is_finite() {
         return Err(a.fail("the result is not a finite number"));
+    }
+    Ok(Value::Number(result))
+}
+
+pub(super) fn signum(_: &FunctionContext, a: &Args) -> Result {
+    let n = a.number(0)?;
+    Ok(Value::Number(if n > 0.0 {
+        1.0
+    } else if n < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }))
+}
+
+pub(super) fn log(_: &FunctionContext, a: &Args) -> Result {
+    let (n, base) = (a.number(0)?, a.number(1)?);
+    let result = n.ln() / base.ln();
+    if !result.is_finite() {
+        return Err(a.fail(format!("log of {} in base {} is not a finite number", fmt_number(n), fmt_number(base))));
     }
     Ok(Value::Number(result))
 }
@@ -87,6 +107,14 @@ mod tests {
         assert_eq!(ok("pow", vec![n(2.0), n(10.0)]), n(1024.0));
         assert!(err("pow", vec![n(10.0), n(400.0)]).message.contains("finite"));
         assert_eq!(err("abs", vec![s("x")]).arg, Some(0));
+    }
+
+    #[test]
+    fn signum_and_log() {
+        assert_eq!(ok("signum", vec![n(-7.5)]), n(-1.0));
+        assert_eq!(ok("signum", vec![n(0.0)]), n(0.0));
+        assert_eq!(ok("log", vec![n(16.0), n(2.0)]), n(4.0));
+        assert!(err("log", vec![n(0.0), n(2.0)]).message.contains("not a finite number"));
     }
 
     #[test]

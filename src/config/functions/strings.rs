@@ -444,6 +444,23 @@ pub(super) fn strrev(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(a.string(0)?.chars().rev().collect()))
 }
 
+pub(super) fn strcontains(_: &FunctionContext, a: &Args) -> Result {
+    Ok(Value::Bool(a.string(0)?.contains(a.string(1)?.as_str())))
+}
+
+pub(super) fn chomp(_: &FunctionContext, a: &Args) -> Result {
+    Ok(Value::String(a.string(0)?.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+pub(super) fn indent(_: &FunctionContext, a: &Args) -> Result {
+    let spaces = a.int(0)?;
+    if !(0..=1024).contains(&spaces) {
+        return Err(a.err(0, format!("spaces must be between 0 and 1024, got {spaces}")));
+    }
+    let pad = format!("\n{}", " ".repeat(spaces as usize));
+    Ok(Value::String(a.string(1)?.replace('\n', &pad)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
@@ -554,5 +571,15 @@ mod tests {
         assert_eq!(ok("endswith", vec![s("pve1"), s("pve")]), Value::Bool(false));
         assert_eq!(ok("strrev", vec![s("abc")]), s("cba"));
         assert_eq!(ok("strrev", vec![s("")]), s(""));
+        assert_eq!(ok("strcontains", vec![s("pve-node1"), s("node")]), Value::Bool(true));
+        assert_eq!(ok("strcontains", vec![s("pve"), s("x")]), Value::Bool(false));
+    }
+
+    #[test]
+    fn chomp_and_indent() {
+        assert_eq!(ok("chomp", vec![s("a\n\r\n\n")]), s("a"));
+        assert_eq!(ok("chomp", vec![s("a\nb")]), s("a\nb"));
+        assert_eq!(ok("indent", vec![n(2.0), s("a:\n  b: 1\n")]), s("a:\n    b: 1\n  "));
+        assert_eq!(err("indent", vec![n(-1.0), s("a")]).arg, Some(0));
     }
 }
