@@ -610,6 +610,20 @@ fn check_example_body(
     }
 }
 
+/// hcl-rs bodies, seen by the schema's constraint checker.
+struct HclBody<'a>(&'a hcl::Body);
+
+impl pmx::schema::ConfigBody for HclBody<'_> {
+    fn has(&self, attribute: &str) -> bool {
+        self.0.attributes().any(|a| a.key.as_str() == attribute)
+    }
+    fn each_block(&self, name: &str, f: &mut dyn FnMut(Option<&str>, &dyn pmx::schema::ConfigBody)) {
+        for block in self.0.blocks().filter(|b| b.identifier.as_str() == name) {
+            f(block.labels.first().map(|l| l.as_str()), &HclBody(&block.body));
+        }
+    }
+}
+
 #[test]
 fn examples_use_only_what_the_schema_knows() {
     let files = pmx_files(&repo_root().join("examples"));
@@ -640,6 +654,9 @@ fn examples_use_only_what_the_schema_knows() {
             };
             resources += 1;
             check_example_body(&what, &block.body, &rt.attributes, &rt.blocks, true, &mut problems);
+            for v in rt.check_constraints(&HclBody(&block.body)) {
+                problems.push(format!("{what}: {}", v.message));
+            }
         }
     }
     assert!(resources >= 10, "only {resources} resource and data blocks in the examples");
@@ -674,4 +691,19 @@ fn the_example_checker_catches_mistakes() {
     ] {
         assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
     }
+}
+
+#[test]
+fn constraints_apply_to_hcl_bodies() {
+    let template = registry().lookup("data.template").expect("data.template");
+    let both: hcl::Body = hcl::from_str("name = \"debian-12-cloud\"\nvmid = 9000\n").expect("parses");
+    assert_eq!(template.check_constraints(&HclBody(&both)).len(), 1);
+    let vm = registry().resource("vm").expect("vm");
+    let ssd_on_virtio: hcl::Body =
+        hcl::from_str("disk \"virtio0\" {\n  size = \"8G\"\n  ssd = true\n}\n").expect("parses");
+    let problems = vm.check_constraints(&HclBody(&ssd_on_virtio));
+    assert!(
+        problems.iter().any(|v| v.message.contains("\"ssd\" is not supported on disk \"virtio0\"")),
+        "{problems:?}"
+    );
 }
