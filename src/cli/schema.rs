@@ -1,30 +1,88 @@
+//! `pmx schema`: the resource schema as JSON (the default) or as the Markdown reference pages.
+
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::{CmdResult, Global};
+use crate::schema::{docs, Registry, ResourceType};
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Only this resource type or data source (e.g. `vm`, `data.template`).
     pub name: Option<String>,
+    /// Print the Markdown reference (as in docs/resources) instead of JSON.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
 }
 
 pub fn run(args: SchemaArgs, _g: &Global) -> CmdResult {
     let registry = crate::schema::registry();
-    let json = match &args.name {
-        None => serde_json::to_value(registry).map_err(|e| miette::miette!("{e}"))?,
-        Some(n) => {
-            let found = match n.strip_prefix("data.") {
-                Some(d) => registry.data_source(d),
-                None => registry.resource(n),
-            };
-            let Some(found) = found else {
-                return Err(miette::miette!("no resource type or data source named {n:?}"));
-            };
-            serde_json::to_value(found).map_err(|e| miette::miette!("{e}"))?
-        }
+    let selected: Vec<&ResourceType> = match &args.name {
+        None => registry.resources.iter().chain(&registry.data_sources).collect(),
+        Some(name) => vec![find(registry, name)?],
     };
+    if args.markdown {
+        let pages: Vec<String> = selected.iter().map(|rt| docs::markdown(rt)).collect();
+        print!("{}", pages.join("\n"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let json = match (&args.name, selected.first()) {
+        (Some(_), Some(rt)) => serde_json::to_value(rt),
+        _ => serde_json::to_value(registry),
+    }
+    .map_err(|e| miette::miette!("cannot encode the schema: {e}"))?;
     crate::render::print_json(&json);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Finds `vm` or `data.template`; otherwise an error naming the closest known names.
+fn find<'r>(registry: &'r Registry, name: &str) -> miette::Result<&'r ResourceType> {
+    if let Some(rt) = registry.lookup(name) {
+        return Ok(rt);
+    }
+    let known = registry.qualified_names();
+    let help = match suggestion(name, &known) {
+        Some(s) => format!("did you mean `{s}`? Known: {}", known.join(", ")),
+        None => format!("known: {}", known.join(", ")),
+    };
+    Err(miette::miette!(help = help, "no resource type or data source named `{name}`"))
+}
+
+/// The known name closest to `name`: the same name as a data source (`template` →
+/// `data.template`), or one within a small edit distance.
+fn suggestion<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+    if let Some(exact) = known.iter().find(|k| k.strip_prefix("data.") == Some(name)) {
+        return Some(exact);
+    }
+    let close_enough =
+        |k: &str| strsim::levenshtein(name, k) <= (name.len() / 3).max(1) || strsim::jaro_winkler(name, k) >= 0.85;
+    known.iter().filter(|k| close_enough(k)).min_by_key(|k| strsim::levenshtein(name, k)).map(|k| k.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Vec<String> {
+        crate::schema::registry().qualified_names()
+    }
+
+    #[test]
+    fn suggests_close_names_and_data_prefixes() {
+        let known = known();
+        assert_eq!(suggestion("vn", &known), Some("vm"));
+        assert_eq!(suggestion("containr", &known), Some("container"));
+        assert_eq!(suggestion("template", &known), Some("data.template"));
+        assert_eq!(suggestion("data.templat", &known), Some("data.template"));
+        assert_eq!(suggestion("firewall", &known), None);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_with_help() {
+        let err = find(crate::schema::registry(), "containr").expect_err("unknown");
+        let help = err.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(err.to_string().contains("`containr`"), "{err}");
+        assert!(help.contains("did you mean `container`?"), "{help}");
+    }
 }

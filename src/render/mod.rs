@@ -3,15 +3,14 @@
 use std::io::IsTerminal;
 
 /// Whether to colour output: never with `--no-color` or `NO_COLOR` (any non-empty value),
-/// otherwise when the stream is a terminal.
+/// always with `CLICOLOR_FORCE` (for CI logs that render colour), otherwise when the stream is a
+/// terminal.
 pub fn use_color(no_color_flag: bool, stream_is_terminal: bool) -> bool {
-    if no_color_flag {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if no_color_flag || set("NO_COLOR") {
         return false;
     }
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        return false;
-    }
-    stream_is_terminal
+    set("CLICOLOR_FORCE") || stream_is_terminal
 }
 
 pub fn stdout_is_terminal() -> bool {

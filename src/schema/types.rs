@@ -58,7 +58,9 @@ pub struct Attribute {
     pub sensitive: bool,
     pub update: UpdateMode,
     pub description: &'static str,
-    /// The Proxmox API parameter this maps to, when it maps to one directly.
+    /// The Proxmox API parameter this maps to, when it maps to one directly: `cores` (a
+    /// parameter), `cpu.cputype` (key `cputype` of the property string `cpu`), or inside a slotted
+    /// block `{slot}.bridge` (key `bridge` of the parameter the block's label names, e.g. `net0`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pve_param: Option<&'static str>,
     /// Allowed values, for enumerations.
@@ -67,9 +69,56 @@ pub struct Attribute {
     /// Inclusive numeric range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<(f64, f64)>,
-    /// A regular expression a string value must match (anchored).
+    /// A regular expression a string value must match (anchored). For a list or set, each
+    /// element must match; the same holds for `one_of`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<&'static str>,
+    /// The `hotplug` feature of a QEMU guest (`cpu`, `memory`, `network`, `disk`, `usb`,
+    /// `cloudinit`) that decides how a change lands on a running guest: `Live` while the guest's
+    /// `hotplug` includes it, `Reboot` otherwise. `update` gives the mode under PVE's default
+    /// `hotplug = network,disk,usb`; use [`Attribute::update_mode`] to resolve it for a guest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotplug: Option<&'static str>,
+    /// The Proxmox API call that carries a change to this attribute when it is not the guest's
+    /// config update (`PUT /nodes/{node}/qemu/{vmid}/resize` for disk growth, `POST .../migrate`
+    /// for a node change, `PUT /pools/{poolid}` for pool membership...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<&'static str>,
+}
+
+impl Attribute {
+    /// Where the value goes in the Proxmox config: the parameter (with `{slot}` replaced by the
+    /// block's label, e.g. `net0`) and, for a property string, the key inside it.
+    /// `cpu.cputype` → (`cpu`, Some(`cputype`)); `{slot}.bridge` in `network "net1"` →
+    /// (`net1`, Some(`bridge`)); `cores` → (`cores`, None).
+    pub fn pve_target(&self, slot: Option<&str>) -> Option<(String, Option<&'static str>)> {
+        let param = self.pve_param?;
+        let (base, key) = match param.split_once('.') {
+            Some((b, k)) => (b, Some(k)),
+            None => (param, None),
+        };
+        let base = match (base, slot) {
+            ("{slot}", Some(label)) => label.to_string(),
+            ("{slot}", None) => return None,
+            (b, _) => b.to_string(),
+        };
+        Some((base, key))
+    }
+}
+
+/// PVE's default `hotplug` setting for QEMU guests.
+pub const DEFAULT_HOTPLUG: &[&str] = &["network", "disk", "usb"];
+
+impl Attribute {
+    /// How a change lands on a guest whose `hotplug` features are `hotplug` (for attributes that
+    /// depend on a hotplug feature; every other attribute returns `update` unchanged).
+    pub fn update_mode(&self, hotplug: &[&str]) -> UpdateMode {
+        match self.hotplug {
+            Some(feature) if hotplug.contains(&feature) => UpdateMode::Live,
+            Some(_) => UpdateMode::Reboot,
+            None => self.update,
+        }
+    }
 }
 
 /// How often a nested block may appear.
@@ -90,10 +139,16 @@ pub struct BlockType {
     pub nesting: Nesting,
     pub required: bool,
     pub description: &'static str,
-    /// How a change anywhere in this block lands, unless an attribute says otherwise.
+    /// How a change anywhere in this block lands, unless an attribute says otherwise. For a
+    /// slotted block this is also how adding or removing one lands.
     pub update: UpdateMode,
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<BlockType>,
+    /// The Proxmox property-string parameter(s) a block instance becomes. For a slotted block,
+    /// the indexed parameters its label may name, `|`-separated (`scsi[n]|virtio[n]`); inside
+    /// it, attributes name their key as `{slot}.key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pve_param: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -144,5 +199,78 @@ impl Registry {
     }
     pub fn data_source(&self, name: &str) -> Option<&ResourceType> {
         self.data_sources.iter().find(|r| r.name == name)
+    }
+    /// Looks up `vm` (a resource type) or `data.template` (a data source).
+    pub fn lookup(&self, qualified: &str) -> Option<&ResourceType> {
+        match qualified.strip_prefix("data.") {
+            Some(d) => self.data_source(d),
+            None => self.resource(qualified),
+        }
+    }
+    /// Every name `lookup` accepts: `vm`, ..., `data.template`, ...
+    pub fn qualified_names(&self) -> Vec<String> {
+        let resources = self.resources.iter().map(|r| r.name.to_string());
+        resources.chain(self.data_sources.iter().map(|d| format!("data.{}", d.name))).collect()
+    }
+}
+
+impl ResourceType {
+    /// Dotted paths of every sensitive attribute (`cloud_init.password`), for redaction.
+    pub fn sensitive_paths(&self) -> Vec<String> {
+        fn walk(prefix: &str, attrs: &[Attribute], blocks: &[BlockType], out: &mut Vec<String>) {
+            out.extend(attrs.iter().filter(|a| a.sensitive).map(|a| format!("{prefix}{}", a.name)));
+            for b in blocks {
+                walk(&format!("{prefix}{}.", b.name), &b.attributes, &b.blocks, out);
+            }
+        }
+        let mut out = vec![];
+        walk("", &self.attributes, &self.blocks, &mut out);
+        out
+    }
+
+    /// `vm` for a resource type, `data.template` for a data source.
+    pub fn qualified_name(&self) -> String {
+        match self.kind {
+            SchemaKind::Resource => self.name.to_string(),
+            SchemaKind::Data => format!("data.{}", self.name),
+        }
+    }
+}
+
+impl std::fmt::Display for ValueType {
+    /// The type as users write it in `variable` blocks: `string`, `list(string)`...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueType::String => f.write_str("string"),
+            ValueType::Number => f.write_str("number"),
+            ValueType::Bool => f.write_str("bool"),
+            ValueType::List(t) => write!(f, "list({t})"),
+            ValueType::Set(t) => write!(f, "set({t})"),
+            ValueType::Map(t) => write!(f, "map({t})"),
+            ValueType::Any => f.write_str("any"),
+        }
+    }
+}
+
+impl std::fmt::Display for UpdateMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpdateMode::Live => "live",
+            UpdateMode::Reboot => "reboot",
+            UpdateMode::Stopped => "stopped",
+            UpdateMode::Replace => "replace",
+            UpdateMode::CreateOnly => "create-only",
+        })
+    }
+}
+
+impl std::fmt::Display for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Presence::Required => "required",
+            Presence::Optional => "optional",
+            Presence::Computed => "computed",
+            Presence::OptionalComputed => "optional, computed",
+        })
     }
 }

@@ -1,1 +1,0 @@
-//! The standard function library (length, lookup, merge, format, cidrsubnet, ...).

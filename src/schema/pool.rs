@@ -1,0 +1,22 @@
+//! `pool`: a resource pool (POST /pools, PUT /pools/{poolid}).
+
+use super::build::{patterns, string};
+use super::*;
+
+pub fn pool() -> ResourceType {
+    ResourceType {
+        name: "pool",
+        kind: SchemaKind::Resource,
+        description: "A resource pool: a named group of guests and storages, the unit of permissions in Proxmox. \
+                      Guests join a pool through their own `pool` attribute.",
+        attributes: vec![
+            string("id", "The pool's name; `parent/child` nests pools (up to three levels).")
+                .required()
+                .pattern(patterns::POOL_ID)
+                .replace()
+                .pve("poolid"),
+            string("comment", "Free text shown in the web interface.").pve("comment"),
+        ],
+        blocks: vec![],
+    }
+}
