@@ -1,1 +1,158 @@
-//! `pmx sim`: a built-in Proxmox VE simulator that speaks the real REST API.
+//! `pmx sim`: a built-in Proxmox VE simulator that speaks the real REST API over HTTP(S).
+//!
+//! The pieces: `routes` (the declared endpoints and their parameters, the single table both
+//! dispatch and the conformance tests use), `params` (PVE-style parameter verification),
+//! `model` (the cluster: nodes, storages, guests, pools), `guest_config` (config normalisation,
+//! digest, pending changes), `tasks` (UPIDs, worker tasks, config locks), `handlers` (one file
+//! per API area), `server` (TLS, connections, auth, faults) and `wire` (PVE's response format).
+
+mod auth;
+mod faults;
+mod guest_config;
+mod handlers;
+mod model;
+mod params;
+mod routes;
+mod seed;
+mod server;
+mod tasks;
+mod tls;
+mod wire;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use routes::{routes, RouteSpec};
+pub use seed::default_cluster_json;
+
+/// How to run the simulator.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Listen address; port 0 picks an ephemeral port.
+    pub addr: SocketAddr,
+    /// HTTPS with a generated self-signed certificate (default), else plain HTTP.
+    pub tls: bool,
+    /// The API token it accepts, `USER@REALM!TOKENID=SECRET`; None = `root@pam!pmx` + a random UUID.
+    pub token: Option<String>,
+    /// root@pam's password for `/access/ticket`; None = random.
+    pub password: Option<String>,
+    /// Cluster seed file (JSON, see docs/simulator.md); None = the built-in 3-node cluster.
+    pub cluster: Option<PathBuf>,
+    /// Where the cluster is persisted across restarts (loaded on start if it exists).
+    pub state_file: Option<PathBuf>,
+    /// How long write tasks stay `running`.
+    pub task_duration: Duration,
+    /// How long a second writer waits for a guest's config lock (PVE: 10 s).
+    pub lock_timeout: Duration,
+    /// How long a ticket from `/access/ticket` stays valid (PVE: 2 h).
+    pub ticket_lifetime: Duration,
+    pub faults: FaultConfig,
+    /// Seed for fault injection and generated values (MACs), so runs repeat.
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8006)),
+            tls: true,
+            token: None,
+            password: None,
+            cluster: None,
+            state_file: None,
+            task_duration: Duration::from_millis(200),
+            lock_timeout: Duration::from_secs(10),
+            ticket_lifetime: Duration::from_secs(2 * 60 * 60),
+            faults: FaultConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// Faults to inject, each a fraction of requests (or tasks, or writes) in 0.0..=1.0.
+#[derive(Clone, Debug, Default)]
+pub struct FaultConfig {
+    /// Added to every response.
+    pub latency: Duration,
+    /// Requests answered 500 with a PVE-style message.
+    pub error_rate: f64,
+    /// Requests whose connection is dropped without an answer.
+    pub reset_rate: f64,
+    /// Tasks that end with an error exit status.
+    pub task_failure_rate: f64,
+    /// Writes that find the guest's config locked (they fail with PVE's lock-timeout message).
+    pub lock_contention_rate: f64,
+    /// Responses whose JSON body is cut short.
+    pub malformed_json_rate: f64,
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot generate the TLS certificate: {0}")]
+    Tls(String),
+    #[error("invalid token {0:?}: expected USER@REALM!TOKENID=SECRET")]
+    Token(String),
+    #[error("cluster file {path}: {message}")]
+    Cluster { path: PathBuf, message: String },
+    #[error("state file {path}: {message}")]
+    StateFile { path: PathBuf, message: String },
+}
+
+/// A simulator serving in the background of the current tokio runtime.
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    /// e.g. `https://127.0.0.1:41234` (without `/api2/json`).
+    pub base_url: String,
+    /// e.g. `root@pam!pmx`.
+    pub token_id: String,
+    pub token_secret: String,
+    pub password: String,
+    /// SHA-256 of the certificate (DER), `AB:CD:...` uppercase; empty over plain HTTP.
+    pub fingerprint: String,
+    /// The self-signed certificate as PEM; empty over plain HTTP.
+    pub ca_pem: String,
+    sim: Arc<server::Sim>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningSim {
+    // Hand-written so the secrets never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSim")
+            .field("addr", &self.addr)
+            .field("base_url", &self.base_url)
+            .field("token_id", &self.token_id)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningSim {
+    /// Stops accepting connections, saves the state file (if any) and waits for the server.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.join.await;
+        self.sim.save_state_file();
+    }
+
+    /// Test hook: hold the config lock of a guest for `d`, as a running task would.
+    pub fn hold_lock(&self, vmid: u32, d: Duration) {
+        self.sim.locks.hold(vmid, d);
+    }
+
+    /// Saves the cluster to the state file now (it is also saved after every change).
+    pub fn save_state(&self) {
+        self.sim.save_state_file();
+    }
+}
+
+/// Starts the simulator on the current tokio runtime and returns once it is listening.
+pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
+    server::start(opts).await
+}

@@ -1,0 +1,546 @@
+//! Guest configs as PVE keeps them: the config text and its SHA-1 `digest`, normalisation of
+//! written values (generated MACs, allocated disks), pending changes for running guests, and the
+//! JSON types PVE gives each key.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use super::model::{now, size_string, Cluster, Guest, GuestKind, Volume};
+use super::params::{parse_bool, parse_size, Params};
+use crate::proxmox::propstring::PropertyString;
+
+/// Keys whose JSON value is a number (PVE's schema types them integer/boolean/number).
+fn numeric_key(kind: GuestKind, key: &str) -> bool {
+    let common = matches!(key, "cores" | "cpuunits" | "onboot" | "template" | "protection" | "cpulimit");
+    common
+        || match kind {
+            GuestKind::Qemu => matches!(
+                key,
+                "sockets"
+                    | "vcpus"
+                    | "balloon"
+                    | "shares"
+                    | "numa"
+                    | "acpi"
+                    | "kvm"
+                    | "tablet"
+                    | "localtime"
+                    | "reboot"
+                    | "freeze"
+                    | "autostart"
+                    | "keephugepages"
+                    | "ciupgrade"
+                    | "migrate_speed"
+                    | "migrate_downtime"
+            ),
+            GuestKind::Lxc => matches!(key, "memory" | "swap" | "unprivileged" | "console" | "tty" | "debug"),
+        }
+}
+
+/// A config value as JSON: numbers where PVE sends numbers, strings otherwise.
+pub fn value_json(kind: GuestKind, key: &str, value: &str) -> Value {
+    if numeric_key(kind, key) {
+        if let Ok(i) = value.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(f) = value.parse::<f64>() {
+            return Value::from(f);
+        }
+    }
+    Value::String(value.to_string())
+}
+
+/// The config file text (`key: value` lines, a `[PENDING]` section), which the digest hashes.
+pub fn conf_text(g: &Guest) -> String {
+    let mut out = String::new();
+    if let Some(d) = g.config.get("description") {
+        for line in d.lines() {
+            out.push('#');
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for (k, v) in &g.config {
+        if k != "description" {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+    }
+    if !g.pending.is_empty() || !g.pending_delete.is_empty() {
+        out.push_str("\n[PENDING]\n");
+        for (k, v) in &g.pending {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+        if !g.pending_delete.is_empty() {
+            out.push_str(&format!("delete: {}\n", g.pending_delete.iter().cloned().collect::<Vec<_>>().join(",")));
+        }
+    }
+    out
+}
+
+/// SHA-1 of the config text, hex, like PVE's `digest`.
+pub fn digest(g: &Guest) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, conf_text(g).as_bytes());
+    hex::encode(d.as_ref())
+}
+
+/// `GET .../config`: pending values applied unless `current`.
+pub fn config_json(g: &Guest, current: bool) -> Value {
+    let mut m = Map::new();
+    let mut merged: BTreeMap<&str, &str> = g.config.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if !current {
+        for (k, v) in &g.pending {
+            merged.insert(k, v);
+        }
+        for k in &g.pending_delete {
+            merged.remove(k.as_str());
+        }
+    }
+    for (k, v) in merged {
+        m.insert(k.to_string(), value_json(g.kind, k, v));
+    }
+    m.insert("digest".into(), Value::String(digest(g)));
+    Value::Object(m)
+}
+
+/// `GET .../pending`: every key with its current value, pending value and delete flag.
+pub fn pending_json(g: &Guest) -> Value {
+    let keys: BTreeSet<&String> = g.config.keys().chain(g.pending.keys()).chain(g.pending_delete.iter()).collect();
+    let mut rows = Vec::new();
+    for k in keys {
+        let mut row = Map::new();
+        row.insert("key".into(), Value::String(k.clone()));
+        if let Some(v) = g.config.get(k) {
+            row.insert("value".into(), value_json(g.kind, k, v));
+        }
+        if let Some(v) = g.pending.get(k) {
+            row.insert("pending".into(), value_json(g.kind, k, v));
+        }
+        if g.pending_delete.contains(k) {
+            row.insert("delete".into(), Value::from(1));
+        }
+        rows.push(Value::Object(row));
+    }
+    Value::Array(rows)
+}
+
+pub fn is_disk_key(kind: GuestKind, key: &str) -> bool {
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    match kind {
+        GuestKind::Qemu => {
+            matches!(base, "ide" | "sata" | "scsi" | "virtio") && base.len() < key.len()
+                || key == "efidisk0"
+                || key == "tpmstate0"
+        }
+        GuestKind::Lxc => key == "rootfs" || (base == "mp" && base.len() < key.len()),
+    }
+}
+
+fn is_unused_key(key: &str) -> bool {
+    key.strip_prefix("unused").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_net_key(key: &str) -> bool {
+    key.strip_prefix("net").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Whether a change to `key` applies to a running guest at once (else it waits in pending).
+pub fn hotpluggable(kind: GuestKind, key: &str) -> bool {
+    let fast = matches!(
+        key,
+        "name" | "hostname" | "description" | "tags" | "onboot" | "protection" | "startup" | "lock" | "hookscript"
+    );
+    fast || is_net_key(key)
+        || is_unused_key(key)
+        || match kind {
+            GuestKind::Qemu => is_disk_key(kind, key) && key != "efidisk0" && key != "tpmstate0" || key == "balloon",
+            GuestKind::Lxc => matches!(key, "memory" | "swap" | "cores" | "cpulimit" | "cpuunits"),
+        }
+}
+
+const NIC_MODELS: &[&str] = &[
+    "virtio", "e1000", "e1000e", "rtl8139", "vmxnet3", "i82551", "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet",
+];
+
+/// Renders a property string with its leading key first and the rest sorted, as PVE prints them.
+fn render_sorted(ps: &PropertyString, first: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for f in first {
+        if let Some(v) = ps.get(f) {
+            parts.push(format!("{f}={v}"));
+        }
+    }
+    let mut rest: Vec<_> = ps.entries.iter().filter(|(k, _)| !first.contains(&k.as_str())).collect();
+    rest.sort();
+    parts.extend(rest.into_iter().map(|(k, v)| format!("{k}={v}")));
+    parts.join(",")
+}
+
+/// Normalises a NIC: a MAC is generated where none is given.
+pub fn normalise_net(kind: GuestKind, value: &str, mac: impl FnOnce() -> String) -> Result<String, String> {
+    match kind {
+        GuestKind::Qemu => {
+            let mut ps = PropertyString::parse(value, Some("model")).map_err(|e| format!("invalid format - {e}"))?;
+            let mut model_mac: Option<(String, Option<String>)> = None;
+            if let Some(m) = ps.remove("model") {
+                let mac = ps.remove("macaddr");
+                model_mac = Some((m, mac));
+            }
+            for m in NIC_MODELS {
+                if let Some(mac) = ps.remove(m) {
+                    model_mac = Some(((*m).to_string(), Some(mac)));
+                }
+            }
+            let Some((model, given)) = model_mac else {
+                return Err("invalid format - format error\nnet: property is missing and it is not optional".into());
+            };
+            if !NIC_MODELS.contains(&model.as_str()) {
+                return Err(format!("invalid format - value '{model}' does not have a value in the enumeration"));
+            }
+            let mac = given.map(|m| m.to_ascii_uppercase()).unwrap_or_else(mac);
+            let rest = render_sorted(&ps, &[]);
+            Ok(if rest.is_empty() { format!("{model}={mac}") } else { format!("{model}={mac},{rest}") })
+        }
+        GuestKind::Lxc => {
+            let mut ps = PropertyString::parse(value, None).map_err(|e| format!("invalid format - {e}"))?;
+            if ps.get("name").is_none() {
+                return Err("invalid format - format error\nname: property is missing and it is not optional".into());
+            }
+            if ps.get("hwaddr").is_none() {
+                ps.set("hwaddr", mac());
+            }
+            if ps.get("type").is_none() {
+                ps.set("type", "veth");
+            }
+            Ok(render_sorted(&ps, &["name"]))
+        }
+    }
+}
+
+/// Disk allocation requested by a config value like `local-lvm:8`.
+pub struct DiskRequest {
+    pub storage: String,
+    pub size: u64,
+    /// `STORAGE:cloudinit`: the cloud-init drive, `vm-<vmid>-cloudinit`.
+    pub cloudinit: bool,
+}
+
+fn disk_default_key(kind: GuestKind) -> &'static str {
+    match kind {
+        GuestKind::Qemu => "file",
+        GuestKind::Lxc => "volume",
+    }
+}
+
+/// Parses a disk value; a `STORAGE:SIZE` file asks for a new volume.
+pub fn disk_request(kind: GuestKind, key: &str, value: &str) -> Result<(PropertyString, Option<DiskRequest>), String> {
+    let dk = disk_default_key(kind);
+    let ps = PropertyString::parse(value, Some(dk)).map_err(|e| format!("invalid format - {e}"))?;
+    let Some(file) = ps.get(dk).map(str::to_string) else { return Err(format!("invalid format - missing {dk}")) };
+    let Some((storage, rest)) = file.split_once(':') else { return Ok((ps, None)) };
+    let fixed = match key {
+        "efidisk0" => Some(4u64 << 20),
+        "tpmstate0" => Some(4 << 20),
+        _ => None,
+    };
+    if rest == "cloudinit" {
+        return Ok((ps, Some(DiskRequest { storage: storage.to_string(), size: 4 << 20, cloudinit: true })));
+    }
+    let is_number = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !is_number {
+        return Ok((ps, None));
+    }
+    let gib: f64 = rest.parse().map_err(|_| format!("invalid format - bad size '{rest}'"))?;
+    let mut size = fixed.unwrap_or((gib * (1u64 << 30) as f64) as u64);
+    if size == 0 && ps.get("import-from").is_none() {
+        return Err(format!("invalid size '{rest}' for new volume"));
+    }
+    if size == 0 {
+        size = 2 << 30;
+    }
+    Ok((ps, Some(DiskRequest { storage: storage.to_string(), size, cloudinit: false })))
+}
+
+/// What a guest needs from the cluster to take a config change.
+pub struct Prepared {
+    /// Final key → value to set (normalised).
+    pub set: BTreeMap<String, String>,
+    pub new_volumes: Vec<Volume>,
+}
+
+/// Normalises `updates` for guest `vmid` on `node`, allocating volume names (not yet recorded).
+pub fn prepare(
+    cluster: &Cluster,
+    kind: GuestKind,
+    node: &str,
+    vmid: u32,
+    updates: &BTreeMap<String, String>,
+    mac: &mut dyn FnMut() -> String,
+) -> Result<Prepared, (String, String)> {
+    let mut set = BTreeMap::new();
+    let mut new_volumes = Vec::new();
+    let mut reserved = BTreeSet::new();
+    for (key, value) in updates {
+        let err = |m: String| (key.clone(), m);
+        let v = if is_net_key(key) {
+            normalise_net(kind, value, &mut *mac).map_err(err)?
+        } else if is_disk_key(kind, key) {
+            let (mut ps, req) = disk_request(kind, key, value).map_err(err)?;
+            if let Some(req) = req {
+                let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
+                let def = cluster
+                    .storages
+                    .get(&req.storage)
+                    .ok_or_else(|| err(format!("storage '{}' does not exist", req.storage)))?;
+                if !def.on_node(node) {
+                    return Err(err(format!("storage '{}' is not available on node '{node}'", req.storage)));
+                }
+                if !def.supports(content) {
+                    let what = if content == "images" { "vm images" } else { "container directories" };
+                    return Err(err(format!("storage '{}' does not support {what}", req.storage)));
+                }
+                let volid = if req.cloudinit && def.is_file_based() {
+                    format!("{}:{vmid}/vm-{vmid}-cloudinit.qcow2", req.storage)
+                } else if req.cloudinit {
+                    format!("{}:vm-{vmid}-cloudinit", req.storage)
+                } else {
+                    cluster.next_disk_name(node, &req.storage, vmid, &reserved)
+                };
+                reserved.insert(volid.clone());
+                let format = if req.cloudinit && def.is_file_based() { "qcow2" } else { "raw" };
+                new_volumes.push(Volume {
+                    volid: volid.clone(),
+                    size: req.size,
+                    format: format.into(),
+                    content: content.into(),
+                    vmid: Some(vmid),
+                    ctime: now(),
+                });
+                ps.set(disk_default_key(kind), volid);
+                ps.remove("import-from");
+                if req.cloudinit {
+                    ps.set("media", "cdrom");
+                } else {
+                    ps.set("size", size_string(req.size));
+                }
+            } else if let Some(file) = ps.get(disk_default_key(kind)).map(str::to_string) {
+                if let Some(vol) = cluster.volume(node, &file) {
+                    if ps.get("size").is_none() && vol.content != "iso" {
+                        ps.set("size", size_string(vol.size));
+                    }
+                } else if file.contains(":iso/") && ps.get("media").is_none() {
+                    ps.set("media", "cdrom");
+                }
+            }
+            render_sorted_disk(&ps, disk_default_key(kind))
+        } else {
+            value.clone()
+        };
+        set.insert(key.clone(), v);
+    }
+    Ok(Prepared { set, new_volumes })
+}
+
+fn render_sorted_disk(ps: &PropertyString, dk: &str) -> String {
+    let mut out = ps.get(dk).unwrap_or_default().to_string();
+    let mut rest: Vec<_> = ps.entries.iter().filter(|(k, _)| k.as_str() != dk).collect();
+    rest.sort();
+    for (k, v) in rest {
+        out.push_str(&format!(",{k}={v}"));
+    }
+    out
+}
+
+/// The volume a disk value refers to (`local-lvm:vm-100-disk-0,size=8G` → `local-lvm:vm-100-disk-0`).
+pub fn disk_volid(kind: GuestKind, value: &str) -> Option<String> {
+    let ps = PropertyString::parse(value, Some(disk_default_key(kind))).ok()?;
+    let f = ps.get(disk_default_key(kind))?;
+    if f == "none" || f == "cdrom" || !f.contains(':') || f.contains(":iso/") {
+        return None;
+    }
+    Some(f.to_string())
+}
+
+/// Every volume a guest's config references (disks and unused).
+pub fn guest_volumes(g: &Guest) -> Vec<(String, String)> {
+    g.config
+        .iter()
+        .chain(g.pending.iter())
+        .filter(|(k, _)| is_disk_key(g.kind, k) || is_unused_key(k))
+        .filter_map(|(k, v)| {
+            let volid = if is_unused_key(k) { Some(v.clone()) } else { disk_volid(g.kind, v) };
+            volid.map(|vid| (k.clone(), vid))
+        })
+        .collect()
+}
+
+fn next_unused_key(g: &Guest) -> String {
+    (0..)
+        .map(|i| format!("unused{i}"))
+        .find(|k| !g.config.contains_key(k) && !g.pending.contains_key(k))
+        .unwrap_or_default()
+}
+
+/// Applies a verified config update (PUT/POST config) to a guest: `delete`, `revert`, `digest`,
+/// and the new values, which go to pending where the running guest cannot take them.
+pub fn apply_update(
+    cluster: &mut Cluster,
+    vmid: u32,
+    params: &Params,
+    mac: &mut dyn FnMut() -> String,
+) -> Result<(), super::wire::ApiError> {
+    use super::wire::ApiError;
+    let g = cluster.guests.get(&vmid).ok_or_else(|| ApiError::server(format!("VM {vmid} does not exist")))?;
+    let kind = g.kind;
+    let node = g.node.clone();
+    if let Some(d) = params.get("digest") {
+        if *d != digest(g) {
+            return Err(ApiError::server("detected modified configuration - file changed by other user? Try again."));
+        }
+    }
+    if let Some(lock) = g.config.get("lock") {
+        if !params.get("skiplock").and_then(|v| parse_bool(v)).unwrap_or(false) {
+            return Err(ApiError::server(format!("VM is locked ({lock})")));
+        }
+    }
+    let skip = ["delete", "revert", "digest", "skiplock", "force", "background_delay", "node", "vmid"];
+    let updates: BTreeMap<String, String> =
+        params.iter().filter(|(k, _)| !skip.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let deletes: Vec<String> = list(params.get("delete"));
+    let reverts: Vec<String> = list(params.get("revert"));
+    let mut errors = indexmap::IndexMap::new();
+    for k in &deletes {
+        if updates.contains_key(k) {
+            errors.insert(k.clone(), format!("can't set and delete '{k}' at the same time"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::params(errors));
+    }
+    let prepared = prepare(cluster, kind, &node, vmid, &updates, mac).map_err(|(k, m)| ApiError::param(&k, m))?;
+    for vol in &prepared.new_volumes {
+        if let Err(m) = cluster.add_volume(&node, vol.clone()) {
+            for added in &prepared.new_volumes {
+                cluster.remove_volume(&node, &added.volid);
+            }
+            return Err(ApiError::server(m));
+        }
+    }
+    let Some(g) = cluster.guests.get_mut(&vmid) else {
+        return Err(ApiError::server(format!("VM {vmid} does not exist")));
+    };
+    let running = g.running();
+    let mut freed = Vec::new();
+    for k in &reverts {
+        g.pending.remove(k);
+        g.pending_delete.remove(k);
+    }
+    for k in &deletes {
+        if running && !hotpluggable(kind, k) {
+            g.pending.remove(k);
+            g.pending_delete.insert(k.clone());
+            continue;
+        }
+        if let Some(old) = g.config.remove(k) {
+            if is_unused_key(k) {
+                freed.push(old);
+            } else if is_disk_key(kind, k) {
+                if let Some(volid) = disk_volid(kind, &old) {
+                    let u = next_unused_key(g);
+                    g.config.insert(u, volid);
+                }
+            }
+        }
+        g.pending.remove(k);
+    }
+    for (k, v) in prepared.set {
+        if running && !hotpluggable(kind, &k) {
+            g.pending_delete.remove(&k);
+            g.pending.insert(k, v);
+            continue;
+        }
+        if is_disk_key(kind, &k) {
+            if let Some(old) = g.config.get(&k).and_then(|o| disk_volid(kind, o)) {
+                if disk_volid(kind, &v).as_deref() != Some(old.as_str()) {
+                    let u = next_unused_key(g);
+                    g.config.insert(u, old);
+                }
+            }
+        }
+        g.pending.remove(&k);
+        g.config.insert(k, v);
+    }
+    for volid in freed {
+        cluster.remove_volume(&node, &volid);
+    }
+    Ok(())
+}
+
+/// Moves pending changes into the config (on start/reboot).
+pub fn apply_pending(g: &mut Guest) {
+    let pending = std::mem::take(&mut g.pending);
+    for k in std::mem::take(&mut g.pending_delete) {
+        g.config.remove(&k);
+    }
+    g.config.extend(pending);
+}
+
+/// `a,b;c d` → [a, b, c, d] (PVE accepts several separators in `delete`).
+pub fn list(v: Option<&String>) -> Vec<String> {
+    v.map(|s| s.split([',', ';', ' ']).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// The size of a disk value in bytes.
+pub fn disk_size(kind: GuestKind, value: &str) -> Option<u64> {
+    let ps = PropertyString::parse(value, Some(disk_default_key(kind))).ok()?;
+    parse_size(ps.get("size")?).map(|(b, _)| b)
+}
+
+/// Replaces the `size=` of a disk value.
+pub fn with_size(kind: GuestKind, value: &str, bytes: u64) -> String {
+    match PropertyString::parse(value, Some(disk_default_key(kind))) {
+        Ok(mut ps) => {
+            ps.set("size", size_string(bytes));
+            render_sorted_disk(&ps, disk_default_key(kind))
+        }
+        Err(_) => value.to_string(),
+    }
+}
+
+/// Replaces the volume of a disk value.
+pub fn with_volume(kind: GuestKind, value: &str, volid: &str) -> String {
+    match PropertyString::parse(value, Some(disk_default_key(kind))) {
+        Ok(mut ps) => {
+            ps.set(disk_default_key(kind), volid);
+            render_sorted_disk(&ps, disk_default_key(kind))
+        }
+        Err(_) => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nets_gain_a_mac() {
+        let got = normalise_net(GuestKind::Qemu, "virtio,bridge=vmbr0", || "BC:24:11:00:00:01".into()).unwrap();
+        assert_eq!(got, "virtio=BC:24:11:00:00:01,bridge=vmbr0");
+        let kept =
+            normalise_net(GuestKind::Qemu, "bridge=vmbr0,tag=20,virtio=bc:24:11:aa:bb:cc", || unreachable!()).unwrap();
+        assert_eq!(kept, "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0,tag=20");
+        let ct =
+            normalise_net(GuestKind::Lxc, "name=eth0,bridge=vmbr0,ip=dhcp", || "BC:24:11:00:00:02".into()).unwrap();
+        assert_eq!(ct, "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:02,ip=dhcp,type=veth");
+        assert!(normalise_net(GuestKind::Qemu, "bridge=vmbr0", String::new).is_err());
+    }
+
+    #[test]
+    fn disk_requests() {
+        let (_, req) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,iothread=1").unwrap();
+        let req = req.unwrap();
+        assert_eq!((req.storage.as_str(), req.size), ("local-lvm", 8 << 30));
+        let (_, none) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=8G").unwrap();
+        assert!(none.is_none());
+    }
+}

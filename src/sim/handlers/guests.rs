@@ -1,0 +1,504 @@
+//! Guest endpoints: list, create, config (GET/PUT/POST), pending, status, delete.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::super::guest_config::{self, apply_pending, config_json, guest_volumes, pending_json};
+use super::super::model::{now, Guest, GuestKind, PowerState};
+use super::super::routes::StatusAction;
+use super::super::server::Sim;
+use super::super::wire::{ApiError, ApiResult};
+use super::resources::{guest_resource, maxdisk};
+use super::{find_guest, lock_sync, spawn_task, Ctx, TaskPlan};
+
+fn who(kind: GuestKind) -> &'static str {
+    match kind {
+        GuestKind::Qemu => "VM",
+        GuestKind::Lxc => "CT",
+    }
+}
+
+pub fn list(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?;
+    let c = ctx.sim.read();
+    let t = now();
+    let rows = c
+        .guests
+        .values()
+        .filter(|g| g.node == node && g.kind == kind)
+        .map(|g| {
+            let r = guest_resource(g, t);
+            let mut row = json!({
+                "vmid": g.vmid,
+                "name": r["name"],
+                "status": r["status"],
+                "cpus": r["maxcpu"],
+                "maxmem": r["maxmem"],
+                "maxdisk": r["maxdisk"],
+                "mem": r["mem"],
+                "cpu": r["cpu"],
+                "disk": 0,
+                "netin": r["netin"],
+                "netout": r["netout"],
+                "diskread": r["diskread"],
+                "diskwrite": r["diskwrite"],
+                "uptime": r["uptime"],
+            });
+            if kind == GuestKind::Lxc {
+                row["type"] = json!("lxc");
+                let swap: u64 = g.config.get("swap").and_then(|v| v.parse().ok()).unwrap_or(512);
+                row["maxswap"] = json!(swap << 20);
+                row["swap"] = json!(0);
+            } else if g.running() {
+                row["pid"] = json!(10_000 + g.vmid);
+                row["qmpstatus"] = json!("running");
+            }
+            for k in ["tags", "lock"] {
+                if let Some(v) = g.config.get(k) {
+                    row[k] = json!(v);
+                }
+            }
+            if g.is_template() {
+                row["template"] = json!(1);
+            }
+            row
+        })
+        .collect();
+    Ok(Value::Array(rows))
+}
+
+/// Keys that are create-time options, not config.
+const CREATE_ONLY: &[&str] = &[
+    "node",
+    "vmid",
+    "pool",
+    "start",
+    "storage",
+    "archive",
+    "unique",
+    "live-restore",
+    "ha-managed",
+    "bwlimit",
+    "import-working-storage",
+    "force",
+    "ostemplate",
+    "password",
+    "ssh-public-keys",
+    "restore",
+    "ignore-unpack-errors",
+];
+
+fn lxc_ostype(template: &str) -> &'static str {
+    let name = template.rsplit('/').next().unwrap_or(template);
+    for os in ["debian", "ubuntu", "alpine", "centos", "fedora", "archlinux", "opensuse", "gentoo", "devuan", "nixos"] {
+        if name.starts_with(os) {
+            return os;
+        }
+    }
+    if name.starts_with("rocky") || name.starts_with("almalinux") {
+        return "centos";
+    }
+    "unmanaged"
+}
+
+pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    let sim = &ctx.sim;
+    let mut updates: BTreeMap<String, String> = ctx
+        .params
+        .iter()
+        .filter(|(k, _)| !CREATE_ONLY.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut c = sim.write();
+    if let Some(existing) = c.guests.get(&vmid) {
+        return Err(ApiError::server(format!(
+            "unable to create {} {vmid} - {} {vmid} already exists on node '{}'",
+            who(kind),
+            who(kind),
+            existing.node
+        )));
+    }
+    if let Some(pool) = ctx.param("pool") {
+        if !c.pools.contains_key(pool) {
+            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
+        }
+    }
+    let mut warnings = Vec::new();
+    if kind == GuestKind::Lxc {
+        let tmpl = ctx.param("ostemplate").unwrap_or("");
+        if c.volume(&node, tmpl).is_none() {
+            return Err(ApiError::server(format!("volume '{tmpl}' does not exist")));
+        }
+        let storage = ctx.param("storage").unwrap_or("local");
+        let rootfs = updates.get("rootfs").cloned().unwrap_or_else(|| format!("{storage}:4"));
+        let rootfs = if rootfs.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok()) {
+            format!("{storage}:{rootfs}")
+        } else {
+            rootfs
+        };
+        updates.insert("rootfs".into(), rootfs);
+        updates.entry("arch".into()).or_insert_with(|| "amd64".into());
+        updates.entry("ostype".into()).or_insert_with(|| lxc_ostype(tmpl).into());
+        updates.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
+        updates.entry("unprivileged".into()).or_insert_with(|| "1".into());
+        let unprivileged = updates.get("unprivileged").is_some_and(|v| v == "1");
+        let nesting = updates.get("features").is_some_and(|f| f.contains("nesting=1"));
+        if unprivileged && !nesting && lxc_ostype(tmpl) != "alpine" {
+            warnings.push("WARN: Systemd 252 detected. You may need to enable nesting.".to_string());
+        }
+    } else {
+        updates.entry("smbios1".into()).or_insert_with(|| format!("uuid={}", sim.uuid()));
+        updates.entry("vmgenid".into()).or_insert_with(|| sim.uuid());
+        updates.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
+    }
+    let mut mac = || sim.mac();
+    let prepared =
+        guest_config::prepare(&c, kind, &node, vmid, &updates, &mut mac).map_err(|(k, m)| ApiError::param(&k, m))?;
+    let mut added: Vec<String> = Vec::new();
+    for vol in &prepared.new_volumes {
+        if let Err(m) = c.add_volume(&node, vol.clone()) {
+            for v in &added {
+                c.remove_volume(&node, v);
+            }
+            return Err(ApiError::server(format!("unable to create {} {vmid} - {m}", who(kind))));
+        }
+        added.push(vol.volid.clone());
+    }
+    let mut config = prepared.set;
+    config.insert("lock".into(), "create".into());
+    c.guests.insert(
+        vmid,
+        Guest {
+            vmid,
+            kind,
+            node: node.clone(),
+            config,
+            pending: BTreeMap::new(),
+            pending_delete: BTreeSet::new(),
+            state: PowerState::Stopped,
+            started_at: None,
+            pool: ctx.param("pool").map(str::to_string),
+        },
+    );
+    drop(c);
+    let start = ctx.flag("start").unwrap_or(false);
+    let logs: Vec<String> = added
+        .iter()
+        .map(|v| format!("  Logical volume \"{}\" created.", v.split_once(':').map_or(v.as_str(), |x| x.1)))
+        .collect();
+    let warn_count = warnings.len();
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        for l in logs.iter().chain(warnings.iter()) {
+            sim.tasks.log(upid, l.clone());
+        }
+        let mut c = sim.write();
+        let g = c.guests.get_mut(&vmid).ok_or_else(|| format!("{} {vmid} vanished during create", who(kind)))?;
+        g.config.remove("lock");
+        if start {
+            g.state = PowerState::Running;
+            g.started_at = Some(now());
+        }
+        Ok(warn_count)
+    });
+    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| remove_guest(sim, vmid));
+    let task_kind = if kind == GuestKind::Qemu { "qmcreate" } else { "vzcreate" };
+    let upid = spawn_task(
+        ctx,
+        TaskPlan {
+            node,
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            work,
+            cleanup: Some(cleanup),
+        },
+    );
+    Ok(json!(upid))
+}
+
+/// Drops a guest and all its volumes.
+pub fn remove_guest(sim: &Sim, vmid: u32) {
+    let mut c = sim.write();
+    if let Some(g) = c.guests.remove(&vmid) {
+        for (_, volid) in guest_volumes(&g) {
+            c.remove_volume(&g.node, &volid);
+        }
+    }
+}
+
+pub fn config_get(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?;
+    let c = ctx.sim.read();
+    let g = find_guest(&c, node, kind, ctx.vmid())?;
+    if ctx.param("snapshot").is_some() {
+        return Err(ApiError::server(format!("snapshot '{}' does not exist", ctx.param("snapshot").unwrap_or(""))));
+    }
+    Ok(config_json(g, ctx.flag("current").unwrap_or(false)))
+}
+
+pub fn pending(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?;
+    let c = ctx.sim.read();
+    Ok(pending_json(find_guest(&c, node, kind, ctx.vmid())?))
+}
+
+pub async fn config_put(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    find_guest(&ctx.sim.read(), &node, kind, vmid)?;
+    let _guard = lock_sync(ctx, kind, vmid).await?;
+    let sim = ctx.sim.clone();
+    {
+        let mut c = sim.write();
+        find_guest(&c, &node, kind, vmid)?;
+        let mut mac = || sim.mac();
+        guest_config::apply_update(&mut c, vmid, &ctx.params, &mut mac)?;
+    }
+    sim.save_state_file();
+    Ok(Value::Null)
+}
+
+/// qemu's asynchronous config update: a `qmconfig` task (or null if done within `background_delay`).
+pub async fn config_post(ctx: &Ctx) -> ApiResult {
+    let kind = GuestKind::Qemu;
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    find_guest(&ctx.sim.read(), &node, kind, vmid)?;
+    let params = ctx.params.clone();
+    let work: super::Work = Box::new(move |sim: &Sim, _upid: &str| {
+        let mut c = sim.write();
+        let mut mac = || sim.mac();
+        guest_config::apply_update(&mut c, vmid, &params, &mut mac).map_err(|e| match e.errors {
+            Some(errs) => errs.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"),
+            None => e.message,
+        })?;
+        Ok(0)
+    });
+    let upid = spawn_task(
+        ctx,
+        TaskPlan { node, kind: "qmconfig", id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+    );
+    if let Some(delay) = ctx.param("background_delay").and_then(|v| v.parse::<u64>().ok()) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(delay);
+        while tokio::time::Instant::now() < deadline {
+            match ctx.sim.tasks.get(&upid) {
+                Some(t) if t.exitstatus.is_some() => {
+                    if t.ok() {
+                        return Ok(Value::Null);
+                    }
+                    return Err(ApiError::server(t.exitstatus.unwrap_or_default()));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+    Ok(json!(upid))
+}
+
+pub fn status_current(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?;
+    let c = ctx.sim.read();
+    let g = find_guest(&c, node, kind, ctx.vmid())?;
+    let r = guest_resource(g, now());
+    let mut v = json!({
+        "vmid": g.vmid,
+        "name": r["name"],
+        "status": r["status"],
+        "cpus": r["maxcpu"],
+        "cpu": r["cpu"],
+        "maxmem": r["maxmem"],
+        "mem": r["mem"],
+        "maxdisk": maxdisk(g),
+        "disk": 0,
+        "uptime": r["uptime"],
+        "netin": r["netin"],
+        "netout": r["netout"],
+        "diskread": r["diskread"],
+        "diskwrite": r["diskwrite"],
+        "ha": {"managed": 0},
+    });
+    match kind {
+        GuestKind::Qemu => {
+            v["qmpstatus"] = json!(if g.running() { "running" } else { "stopped" });
+            let agent = g.config.get("agent").is_some_and(|a| a.starts_with('1') || a.contains("enabled=1"));
+            v["agent"] = json!(u8::from(agent));
+            if g.running() {
+                v["pid"] = json!(10_000 + g.vmid);
+                v["running-machine"] = json!("pc-i440fx-9.2+pve1");
+                v["running-qemu"] = json!("9.2.0");
+            }
+        }
+        GuestKind::Lxc => {
+            v["type"] = json!("lxc");
+            let swap: u64 = g.config.get("swap").and_then(|s| s.parse().ok()).unwrap_or(512);
+            v["maxswap"] = json!(swap << 20);
+            v["swap"] = json!(0);
+            if g.running() {
+                v["pid"] = json!(20_000 + g.vmid);
+            }
+        }
+    }
+    for k in ["tags", "lock"] {
+        if let Some(val) = g.config.get(k) {
+            v[k] = json!(val);
+        }
+    }
+    if g.is_template() {
+        v["template"] = json!(1);
+    }
+    Ok(v)
+}
+
+fn action_task_kind(kind: GuestKind, a: StatusAction) -> &'static str {
+    match (kind, a) {
+        (GuestKind::Qemu, StatusAction::Start) => "qmstart",
+        (GuestKind::Qemu, StatusAction::Stop) => "qmstop",
+        (GuestKind::Qemu, StatusAction::Shutdown) => "qmshutdown",
+        (GuestKind::Qemu, StatusAction::Reboot) => "qmreboot",
+        (GuestKind::Lxc, StatusAction::Start) => "vzstart",
+        (GuestKind::Lxc, StatusAction::Stop) => "vzstop",
+        (GuestKind::Lxc, StatusAction::Shutdown) => "vzshutdown",
+        (GuestKind::Lxc, StatusAction::Reboot) => "vzreboot",
+    }
+}
+
+/// Checks what a guest needs to start (bridges exist on its node).
+fn start_check(sim: &Sim, g: &Guest) -> Result<(), String> {
+    let c = sim.read();
+    let bridges = c.nodes.get(&g.node).map(|n| n.bridges.clone()).unwrap_or_default();
+    for (k, v) in g.config.iter().chain(g.pending.iter()) {
+        if k.starts_with("net") {
+            if let Some(b) = v.split(',').find_map(|p| p.strip_prefix("bridge=")) {
+                if !bridges.iter().any(|x| x == b) {
+                    return Err(format!("bridge '{b}' does not exist"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        if action == StatusAction::Start && g.is_template() {
+            return Err(ApiError::server("you can't start a vm if it's a template"));
+        }
+        if matches!(action, StatusAction::Shutdown | StatusAction::Reboot) && !g.running() {
+            return Err(ApiError::server(format!("{} {vmid} not running", who(kind))));
+        }
+    }
+    let skiplock = ctx.flag("skiplock").unwrap_or(false);
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        let snapshot =
+            sim.read().guests.get(&vmid).cloned().ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
+        if let Some(lock) = snapshot.config.get("lock") {
+            if !skiplock {
+                return Err(format!("{} is locked ({lock})", who(kind)));
+            }
+        }
+        match action {
+            StatusAction::Start => {
+                if snapshot.running() {
+                    return Err(format!("{} {vmid} already running", who(kind)));
+                }
+                start_check(sim, &snapshot)?;
+                let mut c = sim.write();
+                if let Some(g) = c.guests.get_mut(&vmid) {
+                    apply_pending(g);
+                    g.state = PowerState::Running;
+                    g.started_at = Some(now());
+                }
+            }
+            StatusAction::Stop | StatusAction::Shutdown => {
+                let mut c = sim.write();
+                if let Some(g) = c.guests.get_mut(&vmid) {
+                    g.state = PowerState::Stopped;
+                    g.started_at = None;
+                }
+            }
+            StatusAction::Reboot => {
+                start_check(sim, &snapshot)?;
+                let mut c = sim.write();
+                if let Some(g) = c.guests.get_mut(&vmid) {
+                    if !g.running() {
+                        return Err(format!("{} {vmid} not running", who(kind)));
+                    }
+                    apply_pending(g);
+                    g.started_at = Some(now());
+                }
+                sim.tasks.log(upid, "requesting reboot");
+            }
+        }
+        Ok(0)
+    });
+    let upid = spawn_task(
+        ctx,
+        TaskPlan {
+            node,
+            kind: action_task_kind(kind, action),
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            work,
+            cleanup: None,
+        },
+    );
+    Ok(json!(upid))
+}
+
+pub fn delete(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        if g.config.get("protection").is_some_and(|p| p == "1") {
+            return Err(ApiError::server(format!("can't remove {} {vmid} - protection mode enabled", who(kind))));
+        }
+        let force = ctx.flag("force").unwrap_or(false);
+        if g.running() && !(kind == GuestKind::Lxc && force) {
+            return Err(ApiError::server(format!("{} {vmid} is running - destroy failed", who(kind))));
+        }
+        if g.is_template() {
+            let bases: Vec<String> =
+                guest_volumes(g).into_iter().map(|(_, v)| v).filter(|v| v.contains(":base-")).collect();
+            for other in c.guests.values().filter(|o| o.vmid != vmid) {
+                for (_, v) in guest_volumes(other) {
+                    if let Some(base) = bases.iter().find(|b| v.starts_with(&format!("{b}/"))) {
+                        return Err(ApiError::server(format!(
+                            "base volume '{base}' is still in use by linked cloned {} {}",
+                            who(other.kind),
+                            other.vmid
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        let vols: Vec<String> = sim
+            .read()
+            .guests
+            .get(&vmid)
+            .map(|g| guest_volumes(g).into_iter().map(|(_, v)| v).collect())
+            .unwrap_or_default();
+        for v in vols {
+            sim.tasks.log(upid, format!("  Logical volume \"{v}\" successfully removed."));
+        }
+        remove_guest(sim, vmid);
+        Ok(0)
+    });
+    let task_kind = if kind == GuestKind::Qemu { "qmdestroy" } else { "vzdestroy" };
+    let upid = spawn_task(
+        ctx,
+        TaskPlan { node, kind: task_kind, id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+    );
+    Ok(json!(upid))
+}

@@ -1,0 +1,406 @@
+//! Guest operations beyond the lifecycle: clone, convert to template, resize, migrate.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::super::guest_config::{self, disk_size, disk_volid, is_disk_key, with_size, with_volume};
+use super::super::model::{now, Guest, GuestKind, PowerState, Volume};
+use super::super::params::parse_size;
+use super::super::seed::make_template;
+use super::super::server::Sim;
+use super::super::wire::{ApiError, ApiResult};
+use super::guests::remove_guest;
+use super::{find_guest, lock_sync, spawn_task, Ctx, TaskPlan};
+
+fn who(kind: GuestKind) -> &'static str {
+    match kind {
+        GuestKind::Qemu => "VM",
+        GuestKind::Lxc => "CT",
+    }
+}
+
+pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    let newid: u32 = ctx.param("newid").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let sim = ctx.sim.clone();
+    let mut c = sim.write();
+    let src = find_guest(&c, &node, kind, vmid)?.clone();
+    if c.guests.contains_key(&newid) {
+        return Err(ApiError::server(format!("unable to create {} {newid}: config file already exists", who(kind))));
+    }
+    let target = ctx.param("target").unwrap_or(&node).to_string();
+    if !c.nodes.contains_key(&target) {
+        return Err(ApiError::server(format!("no such cluster node '{target}'")));
+    }
+    if let Some(pool) = ctx.param("pool") {
+        if !c.pools.contains_key(pool) {
+            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
+        }
+    }
+    let full = ctx.flag("full").unwrap_or(!src.is_template());
+    if !full && !src.is_template() {
+        return Err(ApiError::server(
+            "Linked clone feature is not supported for non-template guests - use a full clone",
+        ));
+    }
+    if !full && ctx.param("storage").is_some() {
+        return Err(ApiError::server("parameter 'storage' not allowed for linked clones"));
+    }
+    let disks: Vec<(String, String)> = src
+        .config
+        .iter()
+        .filter(|(k, _)| is_disk_key(kind, k))
+        .filter_map(|(k, v)| disk_volid(kind, v).map(|vol| (k.clone(), vol)))
+        .collect();
+    if target != node {
+        for (_, vol) in &disks {
+            let storage = vol.split(':').next().unwrap_or_default();
+            if !c.storages.get(storage).is_some_and(|s| s.shared) {
+                return Err(ApiError::server(format!(
+                    "can't clone {} to node '{target}' ({} uses local storage)",
+                    who(kind),
+                    who(kind)
+                )));
+            }
+        }
+    }
+    let mut config: BTreeMap<String, String> = src
+        .config
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("unused") && !matches!(k.as_str(), "template" | "lock" | "meta" | "vmgenid" | "smbios1")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let name_key = if kind == GuestKind::Qemu { "name" } else { "hostname" };
+    match ctx.param(name_key) {
+        Some(n) => {
+            config.insert(name_key.into(), n.to_string());
+        }
+        None if kind == GuestKind::Qemu => {
+            config.insert("name".into(), format!("Copy-of-VM-{}", src.name().unwrap_or("")));
+        }
+        None => {}
+    }
+    if let Some(d) = ctx.param("description") {
+        config.insert("description".into(), d.to_string());
+    }
+    for (k, v) in config.iter_mut() {
+        if k.starts_with("net") && k[3..].chars().all(|ch| ch.is_ascii_digit()) {
+            let mut ps = crate::proxmox::propstring::PropertyString::parse(v, Some("model")).unwrap_or_default();
+            let new_mac = sim.mac();
+            match kind {
+                GuestKind::Qemu => {
+                    for model in ps.entries.keys().cloned().collect::<Vec<_>>() {
+                        if ps.get(&model).is_some_and(|m| m.len() == 17 && m.contains(':')) {
+                            ps.set(model, new_mac.clone());
+                        }
+                    }
+                    *v = ps.render(None);
+                }
+                GuestKind::Lxc => {
+                    ps.set("hwaddr", new_mac);
+                    *v = ps.render(None);
+                }
+            }
+        }
+    }
+    if kind == GuestKind::Qemu {
+        config.insert("smbios1".into(), format!("uuid={}", sim.uuid()));
+        config.insert("vmgenid".into(), sim.uuid());
+        config.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
+    }
+    let mut new_vols = Vec::new();
+    let mut reserved = BTreeSet::new();
+    for (key, vol) in &disks {
+        let old_value = config.get(key).cloned().unwrap_or_default();
+        let size = c.volume(&node, vol).map(|v| v.size).or_else(|| disk_size(kind, &old_value)).unwrap_or(0);
+        let src_storage = vol.split(':').next().unwrap_or_default().to_string();
+        let (new_volid, counted) = if vol.contains("cloudinit") {
+            let storage = ctx.param("storage").unwrap_or(&src_storage).to_string();
+            (format!("{storage}:vm-{newid}-cloudinit"), 4 << 20)
+        } else if full {
+            let storage = ctx.param("storage").unwrap_or(&src_storage).to_string();
+            if !c.storages.contains_key(&storage) {
+                return Err(ApiError::server(format!("storage '{storage}' does not exist")));
+            }
+            (c.next_disk_name(&target, &storage, newid, &reserved), size)
+        } else {
+            let base_name = vol.split(':').nth(1).unwrap_or_default();
+            let n = c.next_disk_name(&target, &src_storage, newid, &reserved);
+            let leaf = n.split(':').nth(1).unwrap_or_default().to_string();
+            (format!("{src_storage}:{base_name}/{leaf}"), 0)
+        };
+        reserved.insert(new_volid.clone());
+        config.insert(key.clone(), with_volume(kind, &old_value, &new_volid));
+        let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
+        new_vols.push(Volume {
+            volid: new_volid,
+            size: counted,
+            format: "raw".into(),
+            content: content.into(),
+            vmid: Some(newid),
+            ctime: now(),
+        });
+    }
+    let mut added: Vec<String> = Vec::new();
+    for v in &new_vols {
+        if let Err(m) = c.add_volume(&target, v.clone()) {
+            for a in &added {
+                c.remove_volume(&target, a);
+            }
+            return Err(ApiError::server(format!("clone failed: {m}")));
+        }
+        added.push(v.volid.clone());
+    }
+    // Linked clones take no space of their own until written; their size still reads back.
+    for (key, vol) in disks.iter().filter(|(_, vol)| !vol.contains("cloudinit")) {
+        if let (Some(v), Some(old)) = (config.get(key).cloned(), c.volume(&node, vol).map(|v| v.size)) {
+            config.insert(key.clone(), with_size(kind, &v, old));
+        }
+    }
+    config.insert("lock".into(), "clone".into());
+    c.guests.insert(
+        newid,
+        Guest {
+            vmid: newid,
+            kind,
+            node: target.clone(),
+            config,
+            pending: BTreeMap::new(),
+            pending_delete: BTreeSet::new(),
+            state: PowerState::Stopped,
+            started_at: None,
+            pool: ctx.param("pool").map(str::to_string),
+        },
+    );
+    drop(c);
+    let logs: Vec<String> = added
+        .iter()
+        .map(|v| format!("create {} volume {v}", if full { "full clone of" } else { "linked clone" }))
+        .collect();
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        for l in &logs {
+            sim.tasks.log(upid, l.clone());
+        }
+        let mut c = sim.write();
+        let g = c.guests.get_mut(&newid).ok_or_else(|| format!("{} {newid} vanished during clone", who(kind)))?;
+        g.config.remove("lock");
+        Ok(0)
+    });
+    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| remove_guest(sim, newid));
+    let task_kind = if kind == GuestKind::Qemu { "qmclone" } else { "vzclone" };
+    let upid = spawn_task(
+        ctx,
+        TaskPlan {
+            node,
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid), (kind, newid)],
+            work,
+            cleanup: Some(cleanup),
+        },
+    );
+    Ok(json!(upid))
+}
+
+fn templatable(sim: &Sim, node: &str, kind: GuestKind, vmid: u32) -> Result<(), ApiError> {
+    let c = sim.read();
+    let g = find_guest(&c, node, kind, vmid)?;
+    if g.running() {
+        return Err(ApiError::server(format!(
+            "you can't convert a {} to template if {} is running",
+            who(kind),
+            who(kind)
+        )));
+    }
+    if g.is_template() {
+        return Err(ApiError::server(format!("{} {vmid} is already a template", who(kind))));
+    }
+    Ok(())
+}
+
+fn to_template(sim: &Sim, vmid: u32) {
+    let mut c = sim.write();
+    if let Some(mut g) = c.guests.remove(&vmid) {
+        make_template(&mut c, &mut g);
+        c.guests.insert(vmid, g);
+    }
+}
+
+pub async fn template(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    templatable(&ctx.sim, &node, kind, vmid)?;
+    match kind {
+        GuestKind::Lxc => {
+            let _guard = lock_sync(ctx, kind, vmid).await?;
+            to_template(&ctx.sim, vmid);
+            ctx.sim.save_state_file();
+            Ok(Value::Null)
+        }
+        GuestKind::Qemu => {
+            let work: super::Work = Box::new(move |sim: &Sim, _upid: &str| {
+                to_template(sim, vmid);
+                Ok(0)
+            });
+            let upid = spawn_task(
+                ctx,
+                TaskPlan {
+                    node,
+                    kind: "qmtemplate",
+                    id: vmid.to_string(),
+                    locks: vec![(kind, vmid)],
+                    work,
+                    cleanup: None,
+                },
+            );
+            Ok(json!(upid))
+        }
+    }
+}
+
+pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    let disk = ctx.param("disk").unwrap_or("").to_string();
+    let (amount, relative) = ctx
+        .param("size")
+        .and_then(parse_size)
+        .ok_or_else(|| ApiError::param("size", "value does not match the regex pattern"))?;
+    let (volid, new_size) = {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        if let Some(d) = ctx.param("digest") {
+            if d != guest_config::digest(g) {
+                return Err(ApiError::server(
+                    "detected modified configuration - file changed by other user? Try again.",
+                ));
+            }
+        }
+        let value = g
+            .config
+            .get(&disk)
+            .filter(|_| is_disk_key(kind, &disk))
+            .ok_or_else(|| ApiError::param("disk", format!("unable to find disk '{disk}'")))?;
+        let volid = disk_volid(kind, value).ok_or_else(|| ApiError::server(format!("disk '{disk}' has no volume")))?;
+        let current = c.volume(&node, &volid).map(|v| v.size).or_else(|| disk_size(kind, value)).unwrap_or(0);
+        let new_size = if relative { current + amount } else { amount };
+        if new_size < current {
+            return Err(ApiError::server("shrinking disks is not supported"));
+        }
+        let storage = volid.split(':').next().unwrap_or_default();
+        let cap = c.storages.get(storage).map(|s| s.capacity).unwrap_or(0);
+        let used = c.storage_used(&node, storage);
+        if used + (new_size - current) > cap {
+            return Err(ApiError::server(format!("not enough free space on storage '{storage}' to resize '{disk}'")));
+        }
+        (volid, new_size)
+    };
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        let mut c = sim.write();
+        let node = c
+            .guests
+            .get(&vmid)
+            .map(|g| g.node.clone())
+            .ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
+        let storage = volid.split(':').next().unwrap_or_default().to_string();
+        if let Some(v) =
+            c.nodes.get_mut(&node).and_then(|n| n.volumes.get_mut(&storage)).and_then(|m| m.get_mut(&volid))
+        {
+            v.size = new_size;
+        }
+        if let Some(g) = c.guests.get_mut(&vmid) {
+            if let Some(v) = g.config.get(&disk).cloned() {
+                g.config.insert(disk.clone(), with_size(kind, &v, new_size));
+            }
+        }
+        sim.tasks.log(
+            upid,
+            format!("  Size of logical volume {volid} changed to {}.", super::super::model::human_size(new_size)),
+        );
+        Ok(0)
+    });
+    let upid = spawn_task(
+        ctx,
+        TaskPlan { node, kind: "resize", id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+    );
+    Ok(json!(upid))
+}
+
+pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    let target = ctx.param("target").unwrap_or("").to_string();
+    {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        if target == node {
+            return Err(ApiError::server("target is local node."));
+        }
+        if !c.nodes.contains_key(&target) {
+            return Err(ApiError::server(format!("no such cluster node '{target}'")));
+        }
+        let online = ctx.flag("online").unwrap_or(false);
+        let restart = ctx.flag("restart").unwrap_or(false);
+        if g.running() && !online && !(kind == GuestKind::Lxc && restart) {
+            return Err(ApiError::server(match kind {
+                GuestKind::Qemu => "can't migrate running VM without --online".to_string(),
+                GuestKind::Lxc => "CT is running - use online or restart migration".to_string(),
+            }));
+        }
+        if g.config.contains_key("lock") {
+            return Err(ApiError::server(format!("{} is locked ({})", who(kind), g.config["lock"])));
+        }
+    }
+    let target_storage = ctx.param("targetstorage").or(ctx.param("target-storage")).map(str::to_string);
+    let source = node.clone();
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        let node = source;
+        let mut c = sim.write();
+        let g = c.guests.get(&vmid).cloned().ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
+        let mut moved: Vec<(String, String)> = Vec::new();
+        let mut config = g.config.clone();
+        for (key, volid) in guest_config::guest_volumes(&g) {
+            let storage = volid.split(':').next().unwrap_or_default().to_string();
+            if c.storages.get(&storage).is_some_and(|s| s.shared) {
+                continue;
+            }
+            let Some(mut vol) = c.remove_volume(&node, &volid) else { continue };
+            let dest = target_storage.clone().unwrap_or(storage);
+            let new_volid = format!("{dest}:{}", volid.split_once(':').map(|x| x.1).unwrap_or_default());
+            vol.volid = new_volid.clone();
+            if let Err(e) = c.add_volume(&target, vol.clone()) {
+                vol.volid = volid.clone();
+                let _ = c.add_volume(&node, vol);
+                for (v, back) in moved {
+                    if let Some(mut mv) = c.remove_volume(&target, &v) {
+                        mv.volid = back;
+                        let _ = c.add_volume(&node, mv);
+                    }
+                }
+                return Err(format!("migration aborted: {e}"));
+            }
+            if let Some(v) = config.get(&key).cloned() {
+                let nv = if key.starts_with("unused") { new_volid.clone() } else { with_volume(kind, &v, &new_volid) };
+                config.insert(key.clone(), nv);
+            }
+            sim.tasks.log(upid, format!("migrating volume {volid} to {target}"));
+            moved.push((new_volid, volid));
+        }
+        if let Some(g) = c.guests.get_mut(&vmid) {
+            g.config = config;
+            g.node = target.clone();
+        }
+        sim.tasks.log(upid, format!("migration finished successfully (node '{target}')"));
+        Ok(0)
+    });
+    let task_kind = if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" };
+    let upid = spawn_task(
+        ctx,
+        TaskPlan { node, kind: task_kind, id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+    );
+    Ok(json!(upid))
+}

@@ -1,0 +1,149 @@
+//! `/cluster/resources` and the resource rows other endpoints reuse (pool members, lists).
+//! The full listing is cached by change counter and second, as it is the biggest response.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use super::super::guest_config::{disk_size, is_disk_key};
+use super::super::model::{now, Cluster, Guest, GuestKind, StorageDef};
+use super::super::wire::ApiError;
+use super::Ctx;
+
+/// Boot-disk size (qemu: first disk; lxc: rootfs).
+pub fn maxdisk(g: &Guest) -> u64 {
+    match g.kind {
+        GuestKind::Lxc => g.config.get("rootfs").and_then(|v| disk_size(g.kind, v)).unwrap_or(0),
+        GuestKind::Qemu => g
+            .config
+            .iter()
+            .filter(|(k, v)| is_disk_key(g.kind, k) && !v.contains("media=cdrom") && !v.contains("cloudinit"))
+            .find_map(|(_, v)| disk_size(g.kind, v))
+            .unwrap_or(0),
+    }
+}
+
+/// Simulated usage figures, stable for a guest and plausible.
+fn usage(g: &Guest, t: i64) -> (f64, u64, i64) {
+    if !g.running() {
+        return (0.0, 0, 0);
+    }
+    let up = g.uptime(t);
+    let mem = g.maxmem() / 3 + u64::from(g.vmid % 97) * (1 << 20);
+    (0.01 + f64::from(g.vmid % 7) / 100.0, mem.min(g.maxmem()), up)
+}
+
+/// A guest as a `/cluster/resources` row.
+pub fn guest_resource(g: &Guest, t: i64) -> Value {
+    let (cpu, mem, uptime) = usage(g, t);
+    let io = if g.running() { uptime as u64 * 1024 } else { 0 };
+    let mut v = json!({
+        "id": format!("{}/{}", g.kind.as_str(), g.vmid),
+        "type": g.kind.as_str(),
+        "vmid": g.vmid,
+        "node": g.node,
+        "name": g.name().unwrap_or(""),
+        "status": if g.running() { "running" } else { "stopped" },
+        "template": u8::from(g.is_template()),
+        "maxcpu": g.cpus(),
+        "maxmem": g.maxmem(),
+        "maxdisk": maxdisk(g),
+        "cpu": cpu,
+        "mem": mem,
+        "disk": 0,
+        "netin": io,
+        "netout": io / 2,
+        "diskread": io * 4,
+        "diskwrite": io * 2,
+        "uptime": uptime,
+    });
+    if let Some(p) = &g.pool {
+        v["pool"] = json!(p);
+    }
+    if let Some(tags) = g.config.get("tags") {
+        v["tags"] = json!(tags);
+    }
+    if let Some(lock) = g.config.get("lock") {
+        v["lock"] = json!(lock);
+    }
+    v
+}
+
+pub fn node_resource(c: &Cluster, name: &str, t: i64) -> Value {
+    let Some(n) = c.nodes.get(name) else { return Value::Null };
+    let running: Vec<&Guest> = c.guests.values().filter(|g| g.node == name && g.running()).collect();
+    let mem: u64 = (2u64 << 30) + running.iter().map(|g| g.maxmem() / 2).sum::<u64>();
+    json!({
+        "id": format!("node/{name}"),
+        "type": "node",
+        "node": name,
+        "status": "online",
+        "cpu": 0.02 + running.len() as f64 * 0.01,
+        "maxcpu": n.cpus,
+        "mem": mem.min(n.memory),
+        "maxmem": n.memory,
+        "disk": n.disk / 10,
+        "maxdisk": n.disk,
+        "uptime": (t - n.boot_time).max(0),
+        "level": "",
+        "cgroup-mode": 2,
+        "hastate": "online",
+    })
+}
+
+pub fn storage_resource(c: &Cluster, node: &str, s: &StorageDef) -> Value {
+    json!({
+        "id": format!("storage/{node}/{}", s.id),
+        "type": "storage",
+        "node": node,
+        "storage": s.id,
+        "status": "available",
+        "plugintype": s.plugintype,
+        "content": s.content.join(","),
+        "shared": u8::from(s.shared),
+        "disk": c.storage_used(node, &s.id),
+        "maxdisk": s.capacity,
+    })
+}
+
+fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
+    let mut rows: Vec<Value> = Vec::new();
+    let want = |ty: &str| filter.is_none_or(|f| f == ty);
+    if want("node") {
+        rows.extend(c.nodes.keys().map(|n| node_resource(c, n, t)));
+    }
+    if want("storage") {
+        for node in c.nodes.keys() {
+            rows.extend(c.storages.values().filter(|s| s.on_node(node)).map(|s| storage_resource(c, node, s)));
+        }
+    }
+    if want("vm") {
+        rows.extend(c.guests.values().map(|g| guest_resource(g, t)));
+    }
+    if filter.is_none() {
+        rows.extend(c.pools.keys().map(|p| json!({"id": format!("pool/{p}"), "type": "pool", "pool": p})));
+    }
+    serde_json::to_vec(&rows).unwrap_or_default()
+}
+
+type CacheEntry = (Option<String>, u64, i64, Arc<Vec<u8>>);
+static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+
+pub fn cluster_resources(ctx: &Ctx) -> Result<Arc<Vec<u8>>, ApiError> {
+    let filter = ctx.param("type").map(str::to_string);
+    let generation = ctx.sim.generation.load(std::sync::atomic::Ordering::Relaxed);
+    let sim_id = Arc::as_ptr(&ctx.sim) as u64;
+    let key = generation ^ sim_id.rotate_left(32);
+    let t = now();
+    {
+        let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, _, bytes)) = cache.iter().find(|(f, g, at, _)| *f == filter && *g == key && *at == t) {
+            return Ok(bytes.clone());
+        }
+    }
+    let bytes = Arc::new(build(&ctx.sim.read(), filter.as_deref(), t));
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(f, g, at, _)| *g == key && *at == t && *f != filter);
+    cache.push((filter, key, t, bytes.clone()));
+    Ok(bytes)
+}

@@ -1,0 +1,69 @@
+//! Task endpoints: status, log, stop, and the task lists.
+
+use serde_json::{json, Value};
+
+use super::super::wire::{ApiError, ApiResult};
+use super::Ctx;
+
+fn upid(ctx: &Ctx) -> &str {
+    ctx.path.get("upid").map(String::as_str).unwrap_or("")
+}
+
+fn task(ctx: &Ctx) -> Result<super::super::tasks::Task, ApiError> {
+    let id = upid(ctx);
+    if !id.starts_with("UPID:") || id.split(':').count() < 9 {
+        return Err(ApiError::param("upid", "unable to parse worker upid"));
+    }
+    let node = ctx.path.get("node").map(String::as_str).unwrap_or("");
+    match ctx.sim.tasks.get(id) {
+        Some(t) if t.node == node => Ok(t),
+        _ => Err(ApiError::server(format!("no such task '{id}'"))),
+    }
+}
+
+pub fn task_status(ctx: &Ctx) -> ApiResult {
+    Ok(task(ctx)?.status_json())
+}
+
+pub fn task_log(ctx: &Ctx) -> ApiResult {
+    let t = task(ctx)?;
+    let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
+    let mut lines: Vec<&str> = t.log.iter().map(String::as_str).collect();
+    if t.exitstatus.is_none() && lines.is_empty() {
+        lines.push("");
+    }
+    Ok(Value::Array(
+        lines.iter().enumerate().skip(start).take(limit).map(|(i, l)| json!({"n": i + 1, "t": l})).collect(),
+    ))
+}
+
+pub fn task_stop(ctx: &Ctx) -> ApiResult {
+    let t = task(ctx)?;
+    if t.exitstatus.is_none() {
+        ctx.sim.tasks.finish(&t.upid, Err("interrupted by signal".into()));
+    }
+    Ok(Value::Null)
+}
+
+pub fn cluster_tasks(ctx: &Ctx) -> ApiResult {
+    Ok(Value::Array(ctx.sim.tasks.list()))
+}
+
+pub fn node_tasks(ctx: &Ctx) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.param("vmid").map(str::to_string);
+    let errors_only = ctx.flag("errors").unwrap_or(false);
+    let typefilter = ctx.param("typefilter").map(str::to_string);
+    let running_only = ctx.param("source") == Some("active");
+    let rows = ctx.sim.tasks.list_filtered(|t| {
+        t.node == node
+            && vmid.as_deref().is_none_or(|v| t.id == v)
+            && typefilter.as_deref().is_none_or(|f| t.kind == f)
+            && (!errors_only || (t.exitstatus.is_some() && !t.ok()))
+            && (!running_only || t.exitstatus.is_none())
+    });
+    let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
+    Ok(Value::Array(rows.into_iter().skip(start).take(limit).collect()))
+}

@@ -1,0 +1,332 @@
+//! Building the cluster: the built-in default (a fresh 3-node PVE install) or a `--cluster`
+//! seed file, both in the same JSON format (documented in docs/simulator.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::guest_config::{self, guest_volumes};
+use super::model::{now, Cluster, Guest, GuestKind, Node, Pool, PowerState, StorageDef, Volume};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterFile {
+    #[serde(default = "default_name")]
+    name: String,
+    nodes: Vec<NodeSpec>,
+    #[serde(default)]
+    storages: Vec<StorageSpec>,
+    #[serde(default)]
+    templates: Vec<TemplateSpec>,
+    #[serde(default)]
+    guests: Vec<GuestSpec>,
+    #[serde(default)]
+    pools: Vec<PoolSpec>,
+}
+
+fn default_name() -> String {
+    "pmx-sim".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeSpec {
+    name: String,
+    #[serde(default = "default_cpus")]
+    cpus: u32,
+    #[serde(default = "default_memory")]
+    memory_gib: u64,
+    #[serde(default = "default_disk")]
+    disk_gib: u64,
+    #[serde(default = "default_bridges")]
+    bridges: Vec<String>,
+}
+
+fn default_cpus() -> u32 {
+    8
+}
+fn default_memory() -> u64 {
+    64
+}
+fn default_disk() -> u64 {
+    100
+}
+fn default_bridges() -> Vec<String> {
+    vec!["vmbr0".into()]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSpec {
+    id: String,
+    #[serde(rename = "type")]
+    plugintype: String,
+    content: Vec<String>,
+    capacity_gib: u64,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    vgname: Option<String>,
+    #[serde(default)]
+    thinpool: Option<String>,
+    #[serde(default)]
+    nodes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateSpec {
+    /// `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst` or an ISO `local:iso/x.iso`.
+    volid: String,
+    #[serde(default = "default_template_size")]
+    size_mib: u64,
+    /// Nodes holding it (default: every node that has the storage).
+    #[serde(default)]
+    nodes: Option<Vec<String>>,
+}
+
+fn default_template_size() -> u64 {
+    126
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuestSpec {
+    vmid: u32,
+    #[serde(rename = "type")]
+    kind: GuestKind,
+    node: String,
+    #[serde(default)]
+    running: bool,
+    /// Converted to a template after creation (disks become `base-<vmid>-disk-N`).
+    #[serde(default)]
+    template: bool,
+    #[serde(default)]
+    pool: Option<String>,
+    /// Config keys as given to the create API (`scsi0 = "local-lvm:8"` allocates a disk).
+    #[serde(default)]
+    config: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolSpec {
+    poolid: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+const GIB: u64 = 1 << 30;
+
+/// The built-in cluster, in the seed-file format.
+pub fn default_cluster_json() -> String {
+    let v = json!({
+        "name": "pmx-sim",
+        "nodes": [
+            {"name": "pve1", "cpus": 16, "memory_gib": 128, "disk_gib": 100, "bridges": ["vmbr0"]},
+            {"name": "pve2", "cpus": 16, "memory_gib": 128, "disk_gib": 100, "bridges": ["vmbr0"]},
+            {"name": "pve3", "cpus": 16, "memory_gib": 128, "disk_gib": 100, "bridges": ["vmbr0"]}
+        ],
+        "storages": [
+            {"id": "local", "type": "dir", "path": "/var/lib/vz",
+             "content": ["iso", "vztmpl", "backup", "snippets"], "capacity_gib": 100},
+            {"id": "local-lvm", "type": "lvmthin", "vgname": "pve", "thinpool": "data",
+             "content": ["images", "rootdir"], "capacity_gib": 1024}
+        ],
+        "templates": [
+            {"volid": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "size_mib": 126}
+        ],
+        "guests": [
+            {"vmid": 9000, "type": "qemu", "node": "pve1", "template": true, "config": {
+                "name": "debian-12-cloud",
+                "description": "Debian 12 (bookworm) generic cloud image, cloud-init ready",
+                "ostype": "l26", "cores": 2, "memory": "2048", "scsihw": "virtio-scsi-pci",
+                "scsi0": "local-lvm:3,discard=on", "ide2": "local-lvm:cloudinit",
+                "net0": "virtio,bridge=vmbr0", "serial0": "socket", "vga": "serial0",
+                "boot": "order=scsi0", "agent": "1", "ciuser": "debian", "ipconfig0": "ip=dhcp"
+            }}
+        ],
+        "pools": []
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(b) => if *b { "1" } else { "0" }.into(),
+        other => other.to_string(),
+    }
+}
+
+/// Builds a cluster from seed-file text.
+pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, String> {
+    let file: ClusterFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if file.nodes.is_empty() {
+        return Err("a cluster needs at least one node".into());
+    }
+    let boot = now() - 3 * 24 * 3600;
+    let mut c = Cluster {
+        name: file.name,
+        nodes: BTreeMap::new(),
+        storages: BTreeMap::new(),
+        guests: BTreeMap::new(),
+        pools: BTreeMap::new(),
+    };
+    for n in file.nodes {
+        if c.nodes.contains_key(&n.name) {
+            return Err(format!("node {:?} appears twice", n.name));
+        }
+        c.nodes.insert(
+            n.name.clone(),
+            Node {
+                name: n.name,
+                cpus: n.cpus,
+                memory: n.memory_gib * GIB,
+                disk: n.disk_gib * GIB,
+                bridges: n.bridges,
+                boot_time: boot,
+                volumes: BTreeMap::new(),
+            },
+        );
+    }
+    for s in file.storages {
+        c.storages.insert(
+            s.id.clone(),
+            StorageDef {
+                id: s.id,
+                plugintype: s.plugintype,
+                content: s.content,
+                shared: s.shared,
+                capacity: s.capacity_gib * GIB,
+                path: s.path,
+                vgname: s.vgname,
+                thinpool: s.thinpool,
+                nodes: s.nodes,
+            },
+        );
+    }
+    for t in file.templates {
+        let (storage, name) =
+            t.volid.split_once(':').ok_or_else(|| format!("template {:?}: expected STORAGE:PATH", t.volid))?;
+        let content = name.split('/').next().unwrap_or("vztmpl").to_string();
+        let def =
+            c.storages.get(storage).ok_or_else(|| format!("template {:?}: no storage {storage:?}", t.volid))?.clone();
+        let nodes: Vec<String> = match &t.nodes {
+            Some(ns) => ns.clone(),
+            None => c.nodes.keys().filter(|n| def.on_node(n)).cloned().collect(),
+        };
+        for node in nodes {
+            let vol = Volume {
+                volid: t.volid.clone(),
+                size: t.size_mib << 20,
+                format: if content == "iso" { "iso".into() } else { "tzst".into() },
+                content: content.clone(),
+                vmid: None,
+                ctime: boot,
+            };
+            c.add_volume(&node, vol).map_err(|e| format!("template {:?}: {e}", t.volid))?;
+        }
+    }
+    for p in file.pools {
+        c.pools.insert(p.poolid.clone(), Pool { id: p.poolid, comment: p.comment, storage: BTreeSet::new() });
+    }
+    for g in file.guests {
+        if c.guests.contains_key(&g.vmid) {
+            return Err(format!("guest {} appears twice", g.vmid));
+        }
+        if !c.nodes.contains_key(&g.node) {
+            return Err(format!("guest {}: no node {:?}", g.vmid, g.node));
+        }
+        if let Some(p) = &g.pool {
+            if !c.pools.contains_key(p) {
+                return Err(format!("guest {}: no pool {p:?}", g.vmid));
+            }
+        }
+        let updates: BTreeMap<String, String> = g.config.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
+        let prepared = guest_config::prepare(&c, g.kind, &g.node, g.vmid, &updates, mac)
+            .map_err(|(k, m)| format!("guest {} {k}: {m}", g.vmid))?;
+        for vol in prepared.new_volumes {
+            c.add_volume(&g.node, vol).map_err(|e| format!("guest {}: {e}", g.vmid))?;
+        }
+        let mut guest = Guest {
+            vmid: g.vmid,
+            kind: g.kind,
+            node: g.node.clone(),
+            config: prepared.set,
+            pending: BTreeMap::new(),
+            pending_delete: BTreeSet::new(),
+            state: if g.running && !g.template { PowerState::Running } else { PowerState::Stopped },
+            started_at: if g.running { Some(boot + 60) } else { None },
+            pool: g.pool,
+        };
+        if g.kind == GuestKind::Qemu {
+            guest.config.entry("smbios1".into()).or_insert_with(|| format!("uuid={}", pseudo_uuid(g.vmid, 1)));
+            guest.config.entry("vmgenid".into()).or_insert_with(|| pseudo_uuid(g.vmid, 2));
+            guest.config.entry("meta".into()).or_insert_with(|| format!("creation-qemu=9.2.0,ctime={boot}"));
+        }
+        if g.template {
+            make_template(&mut c, &mut guest);
+        }
+        c.guests.insert(g.vmid, guest);
+    }
+    Ok(c)
+}
+
+fn pseudo_uuid(vmid: u32, salt: u32) -> String {
+    let n = (u128::from(vmid) << 64) | (u128::from(salt) << 32) | 0x5eed;
+    uuid::Builder::from_random_bytes(n.to_be_bytes()).into_uuid().to_string()
+}
+
+/// Converts a guest to a template: disks are renamed `base-<vmid>-disk-N`, `template: 1`.
+pub fn make_template(c: &mut Cluster, g: &mut Guest) {
+    for (key, volid) in guest_volumes(g) {
+        if !volid.contains("-disk-") || key.starts_with("unused") {
+            continue;
+        }
+        let based = volid.replacen("vm-", "base-", 1);
+        if let Some(mut vol) = c.remove_volume(&g.node, &volid) {
+            vol.volid = based.clone();
+            let node = g.node.clone();
+            let storage = based.split(':').next().unwrap_or_default().to_string();
+            if let Some(n) = c.nodes.get_mut(&node) {
+                n.volumes.entry(storage).or_default().insert(based.clone(), vol);
+            }
+        }
+        if let Some(v) = g.config.get(&key).cloned() {
+            g.config.insert(key, guest_config::with_volume(g.kind, &v, &based));
+        }
+    }
+    g.config.insert("template".into(), "1".into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cluster_builds() {
+        let mut n = 0;
+        let mut mac = || {
+            n += 1;
+            format!("BC:24:11:00:00:{n:02X}")
+        };
+        let c = build(&default_cluster_json(), &mut mac).unwrap();
+        assert_eq!(c.nodes.keys().collect::<Vec<_>>(), ["pve1", "pve2", "pve3"]);
+        let t = &c.guests[&9000];
+        assert!(t.is_template());
+        assert_eq!(t.config["scsi0"], "local-lvm:base-9000-disk-0,discard=on,size=3G");
+        assert_eq!(t.config["net0"], "virtio=BC:24:11:00:00:01,bridge=vmbr0");
+        assert!(c.volume("pve2", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst").is_some());
+    }
+
+    #[test]
+    fn bad_seed_files_say_why() {
+        let mut mac = || String::from("BC:24:11:00:00:01");
+        assert!(build("{\"nodes\": []}", &mut mac).unwrap_err().contains("at least one node"));
+        assert!(build("{\"nodes\": [{\"name\": \"a\"}], \"bogus\": 1}", &mut mac).unwrap_err().contains("bogus"));
+    }
+}

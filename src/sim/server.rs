@@ -1,0 +1,337 @@
+//! The listening side: TCP (TCP_NODELAY), optional TLS, HTTP/1.1 keep-alive via hyper, the axum
+//! router, authentication, fault injection, parameter verification, and the state file.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tower::ServiceExt;
+
+use super::auth::{parse_token, Auth};
+use super::faults::{Faults, RequestFault};
+use super::model::Cluster;
+use super::params::{self, Params};
+use super::routes::{self, Lookup};
+use super::tasks::{Locks, Tasks};
+use super::wire::{self, ApiError};
+use super::{handlers, seed, tls, RunningSim, SimError, SimOptions};
+
+/// The simulator's shared state.
+pub struct Sim {
+    pub opts: SimOptions,
+    state: RwLock<Cluster>,
+    pub tasks: Tasks,
+    pub locks: Locks,
+    pub auth: Auth,
+    pub faults: Faults,
+    /// Bumped on every change (caches key on it).
+    pub generation: AtomicU64,
+    /// The TLS certificate's fingerprint (empty over HTTP), shown as each node's `ssl_fingerprint`.
+    pub fingerprint: String,
+}
+
+impl Sim {
+    pub fn read(&self) -> RwLockReadGuard<'_, Cluster> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access; the change counter moves and the state file is saved by the caller's `changed`.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Cluster> {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A generated MAC in Proxmox's `BC:24:11` range, from the seeded generator.
+    pub fn mac(&self) -> String {
+        let r = self.faults.random_u32();
+        format!("BC:24:11:{:02X}:{:02X}:{:02X}", (r >> 16) & 0xFF, (r >> 8) & 0xFF, r & 0xFF)
+    }
+
+    /// A UUID from the seeded generator.
+    pub fn uuid(&self) -> String {
+        let parts: [u32; 4] = std::array::from_fn(|_| self.faults.random_u32());
+        let n = (u128::from(parts[0]) << 96)
+            | (u128::from(parts[1]) << 64)
+            | (u128::from(parts[2]) << 32)
+            | u128::from(parts[3]);
+        uuid::Builder::from_random_bytes(n.to_be_bytes()).into_uuid().to_string()
+    }
+
+    /// Persists the cluster if a state file is configured.
+    pub fn save_state_file(&self) {
+        let Some(path) = &self.opts.state_file else { return };
+        let json = {
+            let c = self.read();
+            serde_json::to_vec_pretty(&*c)
+        };
+        match json {
+            Ok(bytes) => {
+                let tmp = path.with_extension("tmp");
+                if let Err(e) = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)) {
+                    tracing::warn!("cannot save the simulator state to {}: {e}", path.display());
+                }
+            }
+            Err(e) => tracing::warn!("cannot serialise the simulator state: {e}"),
+        }
+    }
+}
+
+fn load_cluster(opts: &SimOptions, sim_mac: &mut dyn FnMut() -> String) -> Result<Cluster, SimError> {
+    if let Some(path) = &opts.state_file {
+        if path.exists() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SimError::StateFile { path: path.clone(), message: e.to_string() })?;
+            return serde_json::from_str(&text)
+                .map_err(|e| SimError::StateFile { path: path.clone(), message: e.to_string() });
+        }
+    }
+    match &opts.cluster {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SimError::Cluster { path: path.clone(), message: e.to_string() })?;
+            seed::build(&text, sim_mac).map_err(|message| SimError::Cluster { path: path.clone(), message })
+        }
+        None => seed::build(&seed::default_cluster_json(), sim_mac)
+            .map_err(|message| SimError::Cluster { path: "<built-in>".into(), message }),
+    }
+}
+
+pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
+    let (token_user, token_name, token_secret) = match &opts.token {
+        Some(t) => parse_token(t).ok_or_else(|| SimError::Token(t.split('=').next().unwrap_or("").to_string()))?,
+        None => ("root@pam".to_string(), "pmx".to_string(), uuid::Uuid::new_v4().to_string()),
+    };
+    let password = opts.password.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let faults = Faults::new(opts.faults.clone(), opts.seed);
+    let cluster = {
+        let mut mac = || {
+            let r = faults.random_u32();
+            format!("BC:24:11:{:02X}:{:02X}:{:02X}", (r >> 16) & 0xFF, (r >> 8) & 0xFF, r & 0xFF)
+        };
+        load_cluster(&opts, &mut mac)?
+    };
+    let std_listener =
+        std::net::TcpListener::bind(opts.addr).map_err(|source| SimError::Bind { addr: opts.addr, source })?;
+    std_listener.set_nonblocking(true).map_err(|source| SimError::Bind { addr: opts.addr, source })?;
+    let listener =
+        tokio::net::TcpListener::from_std(std_listener).map_err(|source| SimError::Bind { addr: opts.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: opts.addr, source })?;
+    let identity = if opts.tls { Some(tls::generate(&addr.ip().to_string())?) } else { None };
+    let fingerprint = identity.as_ref().map(|i| i.fingerprint.clone()).unwrap_or_default();
+    let sim = Arc::new(Sim {
+        fingerprint,
+        state: RwLock::new(cluster),
+        tasks: Tasks::new(opts.seed),
+        locks: Locks::new(tokio::runtime::Handle::current()),
+        auth: Auth::new(
+            token_user.clone(),
+            token_name.clone(),
+            token_secret.clone(),
+            password.clone(),
+            opts.ticket_lifetime,
+        ),
+        faults,
+        generation: AtomicU64::new(0),
+        opts,
+    });
+    sim.save_state_file();
+    let host = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let scheme = if identity.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{host}:{}", addr.port());
+    let (fingerprint, ca_pem) = match &identity {
+        Some(id) => (id.fingerprint.clone(), id.cert_pem.clone()),
+        None => (String::new(), String::new()),
+    };
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let acceptor = identity.map(|i| i.acceptor);
+    let join = tokio::spawn(accept_loop(listener, acceptor, sim.clone(), rx));
+    Ok(RunningSim {
+        addr,
+        base_url,
+        token_id: format!("{token_user}!{token_name}"),
+        token_secret,
+        password,
+        fingerprint,
+        ca_pem,
+        sim,
+        shutdown,
+        join,
+    })
+}
+
+/// Marks a response whose connection is to be dropped (the reset fault).
+#[derive(Clone, Copy)]
+struct DropConnection;
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    sim: Arc<Sim>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let router = axum::Router::new().fallback(handle).with_state(sim.clone());
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let router = router.clone();
+                let acceptor = acceptor.clone();
+                conns.spawn(async move {
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve_connection(TokioIo::new(tls), router).await;
+                            }
+                        }
+                        None => serve_connection(TokioIo::new(stream), router).await,
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.shutdown().await;
+}
+
+async fn serve_connection<I>(io: I, router: axum::Router)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e: Infallible| match e {});
+            if resp.extensions().get::<DropConnection>().is_some() {
+                return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault injection: reset"));
+            }
+            Ok::<_, std::io::Error>(resp)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
+}
+
+/// Parameters from the query string and (for POST/PUT) the form or JSON body, like PVE merges them.
+fn collect_params(query: Option<&str>, content_type: &str, body: &[u8]) -> Result<Params, ApiError> {
+    let mut params = Params::new();
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded_pairs(q.as_bytes()) {
+            params.insert(k, v);
+        }
+    }
+    if body.is_empty() {
+        return Ok(params);
+    }
+    if content_type.starts_with("application/json") {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))?;
+        let serde_json::Value::Object(map) = v else {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "JSON body must be an object"));
+        };
+        for (k, v) in map {
+            let s = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => if b { "1" } else { "0" }.to_string(),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            params.insert(k, s);
+        }
+    } else {
+        for (k, v) in form_urlencoded_pairs(body) {
+            params.insert(k, v);
+        }
+    }
+    Ok(params)
+}
+
+fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default()
+}
+
+async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response<Body> {
+    let latency = sim.faults.config.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match sim.faults.for_request() {
+        RequestFault::Reset => {
+            let mut r = Response::new(Body::empty());
+            r.extensions_mut().insert(DropConnection);
+            return r;
+        }
+        RequestFault::Error => {
+            return wire::error(&ApiError::server("simulated failure (fault injection): got unexpected error"));
+        }
+        RequestFault::Malformed => {
+            let resp = respond(&sim, req).await;
+            let status = resp.status();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap_or_default();
+            return wire::json_response(status, wire::truncate_body(&body), None);
+        }
+        RequestFault::None => {}
+    }
+    respond(&sim, req).await
+}
+
+async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let Some(api_path) = path.strip_prefix("/api2/json") else {
+        return wire::error(&ApiError::new(StatusCode::NOT_FOUND, "Not Found"));
+    };
+    let method = parts.method.as_str();
+    let (route, caps) = match routes::lookup(method, api_path) {
+        Lookup::Found(r, caps) => (r, caps),
+        Lookup::MethodNotAllowed | Lookup::NotFound => {
+            return wire::error(&ApiError::not_implemented(method, api_path));
+        }
+    };
+    let who = if route.handler == routes::Handler::AccessTicket {
+        None
+    } else {
+        match sim.auth.check(&parts.method, &parts.headers) {
+            Ok(who) => Some(who),
+            Err(e) => return wire::error(&e),
+        }
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let bytes = if parts.method == Method::POST || parts.method == Method::PUT || parts.method == Method::DELETE {
+        match axum::body::to_bytes(body, 8 << 20).await {
+            Ok(b) => b,
+            Err(_) => return wire::error(&ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")),
+        }
+    } else {
+        Default::default()
+    };
+    let params = match collect_params(parts.uri.query(), content_type, &bytes) {
+        Ok(p) => p,
+        Err(e) => return wire::error(&e),
+    };
+    let mut all = params.clone();
+    for (name, value) in &caps {
+        all.insert((*name).to_string(), value.clone());
+    }
+    if let Err(e) = params::verify(route, &all) {
+        return wire::error(&e);
+    }
+    let path_args: BTreeMap<&'static str, String> = caps.into_iter().collect();
+    let ctx = handlers::Ctx { sim: sim.clone(), who, path: path_args, params };
+    match handlers::dispatch(route.handler, &ctx).await {
+        Ok(handlers::Reply::Json(v)) => wire::ok(&v),
+        Ok(handlers::Reply::Raw(bytes)) => wire::ok_raw(&bytes),
+        Err(e) => wire::error(&e),
+    }
+}

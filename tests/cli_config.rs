@@ -1,0 +1,245 @@
+//! The `.pmx` language through the real binary: every folder in `tests/broken/` is checked by
+//! `pmx validate` (or the command named in its `args` file) and its output compared with a
+//! snapshot; valid configurations, variable precedence, JSON output and `pmx graph` too.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn pmx() -> Command {
+    let mut c = Command::cargo_bin("pmx").expect("the pmx binary");
+    c.env_remove("NO_COLOR").env("PMX_LOG", "off");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PMX_VAR_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn broken(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken").join(case)
+}
+
+/// Runs a broken case; returns exit code, stdout and stderr as one text.
+fn run_case(case: &str) -> String {
+    let dir = broken(case);
+    let args = std::fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "validate".into());
+    let out = pmx().current_dir(&dir).arg("--no-color").args(args.split_whitespace()).output().expect("runs");
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+macro_rules! broken_case {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let out = run_case(stringify!($name));
+            assert!(out.starts_with("exit: 1\n"), "a broken configuration must fail:\n{out}");
+            insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
+                insta::assert_snapshot!(concat!("broken_", stringify!($name)), out);
+            });
+        }
+    )*};
+}
+
+broken_case!(
+    syntax_error,
+    unknown_block,
+    unknown_attribute,
+    wrong_type,
+    missing_required,
+    duplicate_address,
+    undeclared_reference,
+    cycle,
+    bad_count,
+    bad_for_each,
+    failed_validation,
+    missing_variable,
+    bad_slot,
+    sensitive_output,
+    many_files,
+    bad_var_file,
+);
+
+/// Every folder in tests/broken has a test above.
+#[test]
+fn every_broken_folder_is_tested() {
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli_config.rs")).unwrap();
+    for entry in std::fs::read_dir(broken("")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(source.contains(&format!("    {name},")), "tests/broken/{name} has no test in broken_case!");
+    }
+}
+
+const SKETCH: &str = r#"
+provider "proxmox" {
+  endpoint     = "https://pve1.example.com:8006"
+  token_id     = "root@pam!pmx"
+  token_secret = var.token_secret      # sensitive: never printed
+  fingerprint  = "AB:CD:..."           # pin the cluster's self-signed certificate
+}
+variable "token_secret" { type = string, sensitive = true }
+variable "web_count"    { type = number, default = 3 }
+locals { tags = ["pmx", "web"] }
+
+data "template" "debian12" { name = "debian-12-cloud" }
+resource "pool" "web" { id = "web", comment = "web tier" }
+
+resource "vm" "web" {
+  count = var.web_count
+  node  = "pve${count.index % 2 + 1}"
+  name  = "web-${count.index}"
+  pool  = pool.web.id
+  tags  = local.tags
+  clone   { source = data.template.debian12.vmid, full = true }
+  cpu     { cores = 2 }
+  memory  { size = 2048 }
+  disk "scsi0"    { storage = "local-lvm", size = "32G" }
+  network "net0"  { bridge = "vmbr0", model = "virtio", tag = 20 }
+  cloud_init { user = "deploy", ssh_keys = [file("keys/deploy.pub")], ipconfig0 = "ip=dhcp" }
+  started = true
+  lifecycle { prevent_destroy = true, ignore_changes = [tags] }
+}
+output "web_vmids" { value = vm.web[*].vmid }
+"#;
+
+fn sketch_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.pmx"), SKETCH).unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/deploy.pub"), "ssh-ed25519 AAAAC3Nza deploy@example\n").unwrap();
+    dir
+}
+
+#[test]
+fn the_issue_sketch_validates() {
+    let dir = sketch_dir();
+    let out = pmx().current_dir(dir.path()).args(["validate", "--no-color"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "Success! The configuration is valid.\n");
+}
+
+#[test]
+fn the_sketch_graphs_with_instances_and_order() {
+    let dir = sketch_dir();
+    let out = pmx()
+        .current_dir(dir.path())
+        .env("PMX_VAR_token_secret", "hunter2")
+        .args(["graph", "--no-color", "--resources-only"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dot = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("graph_sketch_resources_only", dot);
+    });
+    let full = pmx()
+        .current_dir(dir.path())
+        .env("PMX_VAR_token_secret", "hunter2")
+        .args(["graph", "--json", "--var", "web_count=2"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    let ids: Vec<&str> = v["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    let pos = |id: &str| ids.iter().position(|x| *x == id).unwrap_or_else(|| panic!("{id} missing: {ids:?}"));
+    assert!(pos("var.token_secret") < pos("provider.proxmox"));
+    assert!(pos("pool.web") < pos("vm.web[0]"));
+    assert!(pos("vm.web[1]") < pos("output.web_vmids"));
+    assert!(!ids.contains(&"vm.web[2]"), "--var web_count=2 wins over the default");
+    assert!(!String::from_utf8_lossy(&full.stdout).contains("hunter2"));
+}
+
+#[test]
+fn validate_json_lists_every_problem() {
+    let out = pmx().current_dir(broken("many_files")).args(["validate", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(diags.len() >= 3, "{v:#}");
+    for d in diags {
+        assert!(d["range"]["file"].is_string(), "every problem has a place: {d}");
+        assert!(d["range"]["start"]["line"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn every_example_validates() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let out = pmx().current_dir(&dir).args(["validate", "--no-color"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no examples found");
+}
+
+#[test]
+fn variable_precedence_follows_terraform() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("main.pmx"),
+        "variable \"n\" { type = number, default = 1 }\nresource \"pool\" \"p\" {\n  count = var.n\n  id = \"p${count.index}\"\n}\n",
+    )
+    .unwrap();
+    let count = |cmd: &mut Command, extra: &[&str]| -> usize {
+        let out = cmd.current_dir(p).args(["graph", "--json", "--resources-only"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["nodes"].as_array().unwrap().len()
+    };
+    assert_eq!(count(&mut pmx(), &[]), 1, "default");
+    assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 2, "environment over default");
+    std::fs::write(p.join("a.auto.pmxvars"), "n = 3\n").unwrap();
+    assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 3, "auto file over environment");
+    std::fs::write(p.join("x.pmxvars.json"), "{\"n\": 4}").unwrap();
+    assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json"]), 4, "--var-file over auto file");
+    assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json", "--var", "n=5"]), 5, "--var over everything");
+}
+
+#[test]
+fn sensitive_values_never_show() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        r#"variable "pw" { type = number, sensitive = true }
+resource "vm" "a" {
+  node = "pve1"
+  name = var.pw
+  cpu { cores = var.pw }
+}
+"#,
+    )
+    .unwrap();
+    let out = pmx().current_dir(dir.path()).args(["graph", "--no-color", "--var", "pw=hunter2"]).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("variable \"pw\""), "{all}");
+    assert!(!all.contains("hunter2"), "{all}");
+}
+
+#[test]
+fn no_files_is_an_error_with_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pmx().current_dir(dir.path()).args(["validate", "--no-color"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pmx init"));
+}
