@@ -48,9 +48,26 @@ pub fn open(location: &StateLocation) -> Result<AnyConnection> {
         StateLocation::Sqlite(path) => AnyConnection::Sqlite(open_sqlite(location, path)?),
         StateLocation::Postgres(url) => AnyConnection::Postgresql(open_postgres(location, url)?),
     };
-    check_not_newer(location, &mut conn)?;
-    migrate(location, &mut conn)?;
+    // On a shared PostgreSQL database, two pmx processes opening it for the first time must not
+    // both create diesel's bookkeeping table or apply migrations: one goes at a time.
+    let serialised = matches!(conn, AnyConnection::Postgresql(_));
+    if serialised {
+        pg_migration_lock(&mut conn, true).map_err(|e| StateError::db(location, e))?;
+    }
+    let result = check_not_newer(location, &mut conn).and_then(|()| migrate(location, &mut conn));
+    if serialised {
+        pg_migration_lock(&mut conn, false).map_err(|e| StateError::db(location, e))?;
+    }
+    result?;
     Ok(conn)
+}
+
+fn pg_migration_lock(conn: &mut AnyConnection, take: bool) -> QueryResult<()> {
+    let function = if take { "pg_advisory_lock" } else { "pg_advisory_unlock" };
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT {function}({PG_MIGRATION_LOCK_KEY})")).execute(pg)?;
+    }
+    Ok(())
 }
 
 fn open_sqlite(location: &StateLocation, path: &Path) -> Result<SqliteConnection> {
@@ -174,6 +191,7 @@ pub fn migrate(location: &StateLocation, conn: &mut AnyConnection) -> Result<Vec
                 return Ok(Vec::new());
             }
             c.transaction(|c| {
+                // Re-entrant when `open` already holds it; guards `pmx state migrate` alone too.
                 diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK_KEY})")).execute(c)?;
                 c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| versions(&v))
             })
