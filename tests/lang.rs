@@ -231,6 +231,8 @@ fn expr(depth: u32) -> BoxedStrategy<String> {
             (inner.clone(), ws()).prop_map(|(a, w)| format!("upper({w}{a}{w})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("max({a},{b})")),
             inner.clone().prop_map(|a| format!("-{a}")),
+            (inner.clone(), ws()).prop_map(|(a, w)| format!("[for x in {a}{w}:{w}x]")),
+            (inner.clone(), ws()).prop_map(|(a, w)| format!("{{for k,v in {a}{w}: k=>v if v!=null}}")),
             inner.prop_map(|a| format!("!({a})")),
         ]
     })
@@ -250,7 +252,11 @@ fn comment() -> impl Strategy<Value = String> {
 }
 
 fn attribute() -> impl Strategy<Value = String> {
-    ("[a-z_]{1,10}", expr(3), ws(), ws(), comment()).prop_map(|(k, v, w1, w2, c)| format!("{w1}{k}{w2}={w1}{v}{c}"))
+    let value = prop_oneof![
+        6 => expr(3),
+        1 => ("[a-z =]{0,20}", ws()).prop_map(|(text, w)| format!("<<-EOT\n{w}{text}\n{w}  more\n  EOT")),
+    ];
+    ("[a-z_]{1,10}", value, ws(), ws(), comment()).prop_map(|(k, v, w1, w2, c)| format!("{w1}{k}{w2}={w1}{v}{c}"))
 }
 
 fn body(depth: u32) -> BoxedStrategy<Vec<String>> {

@@ -276,15 +276,20 @@ fn heredoc_marker(src: &str, i: usize) -> Option<&str> {
     (after.is_empty() || after.starts_with('\n')).then(|| &src[start..end])
 }
 
-/// The end of the heredoc at `i`: the end of its closing marker line (before the newline).
+/// The end of the heredoc at `i`: just past its closing marker, which is the first thing on
+/// its line (anything after it, such as a comment, is outside the heredoc).
 fn heredoc_end(src: &str, i: usize) -> usize {
     let Some(marker) = heredoc_marker(src, i) else { return i + 2 };
     let mut pos = line_end(src, i);
     while pos < src.len() {
         let line_start = pos + 1;
         let end = line_end(src, line_start);
-        if src[line_start.min(end)..end].trim() == marker {
-            return end;
+        let line = &src[line_start.min(end)..end];
+        let content = line.trim_start_matches([' ', '\t']);
+        if let Some(after) = content.strip_prefix(marker) {
+            if !after.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                return end - after.len();
+            }
         }
         pos = end;
     }
@@ -551,6 +556,28 @@ mod tests {
         let e = format("a = 1\nb = [1,\nresource {").unwrap_err();
         assert!(e.line >= 2, "{e}");
         assert!(!e.message.is_empty());
+    }
+
+    #[test]
+    fn heredoc_inside_a_call_and_minus_signs() {
+        let src = "x = trimspace(<<EOT\n  keep\nEOT\n)\ny = [-1, 2 -1, (3)-1, -var.a]\nz = a ? -1 : - 2\n";
+        let want = "x = trimspace(<<EOT\n  keep\nEOT\n)\ny = [-1, 2 - 1, (3) - 1, -var.a]\nz = a ? -1 : -2\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn for_expressions_and_objects() {
+        let src = "a = {for k,v in var.m: k=>v if v!=\"\"}\nb = [for x in local.l: upper(x)]\nc = {\"k\":1}\n";
+        let want =
+            "a = { for k, v in var.m : k => v if v != \"\" }\nb = [for x in local.l : upper(x)]\nc = { \"k\" : 1 }\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn nested_multi_line_values_indent_once_per_line() {
+        let src = "a = merge({\nx = 1\nyy = 2\n}, {\nz = [\n1,\n]\n})\n";
+        let want = "a = merge({\n  x  = 1\n  yy = 2\n  }, {\n  z = [\n    1,\n  ]\n})\n";
+        assert_eq!(fmt(src), want);
     }
 
     #[test]
