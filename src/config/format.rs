@@ -49,14 +49,21 @@ pub fn format(source: &str) -> Result<String, FormatError> {
 }
 
 fn parse(source: &str) -> Result<hcl::Body, FormatError> {
-    // hcl-edit gives the position; hcl-rs the comparable body.
-    if let Err(e) = hcl_edit::parser::parse_body(source) {
-        let loc = e.location();
-        let line = loc.line();
-        let column = loc.column();
-        return Err(FormatError { message: e.message().to_string(), line, column, offset: loc.offset() });
+    // The loader's reading of one-line blocks with commas; same length, so positions hold.
+    let source = super::syntax::normalize_block_commas(source);
+    match hcl_edit::parser::parse_body(&source) {
+        // hcl-rs's body compares by meaning: white space, comments and decor are not in it
+        Ok(body) => Ok(hcl::Body::from(body)),
+        Err(e) => {
+            let loc = e.location();
+            Err(FormatError {
+                message: e.message().to_string(),
+                line: loc.line(),
+                column: loc.column(),
+                offset: loc.offset(),
+            })
+        }
     }
-    hcl::parse(source).map_err(|e| FormatError { message: e.to_string(), line: 1, column: 1, offset: 0 })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,15 +283,20 @@ fn heredoc_marker(src: &str, i: usize) -> Option<&str> {
     (after.is_empty() || after.starts_with('\n')).then(|| &src[start..end])
 }
 
-/// The end of the heredoc at `i`: the end of its closing marker line (before the newline).
+/// The end of the heredoc at `i`: just past its closing marker, which is the first thing on
+/// its line (anything after it, such as a comment, is outside the heredoc).
 fn heredoc_end(src: &str, i: usize) -> usize {
     let Some(marker) = heredoc_marker(src, i) else { return i + 2 };
     let mut pos = line_end(src, i);
     while pos < src.len() {
         let line_start = pos + 1;
         let end = line_end(src, line_start);
-        if src[line_start.min(end)..end].trim() == marker {
-            return end;
+        let line = &src[line_start.min(end)..end];
+        let content = line.trim_start_matches([' ', '\t']);
+        if let Some(after) = content.strip_prefix(marker) {
+            if !after.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                return end - after.len();
+            }
         }
         pos = end;
     }
@@ -551,6 +563,35 @@ mod tests {
         let e = format("a = 1\nb = [1,\nresource {").unwrap_err();
         assert!(e.line >= 2, "{e}");
         assert!(!e.message.is_empty());
+    }
+
+    #[test]
+    fn heredoc_inside_a_call_and_minus_signs() {
+        let src = "x = trimspace(<<EOT\n  keep\nEOT\n)\ny = [-1, 2 -1, (3)-1, -var.a]\nz = a ? -1 : - 2\n";
+        let want = "x = trimspace(<<EOT\n  keep\nEOT\n)\ny = [-1, 2 - 1, (3) - 1, -var.a]\nz = a ? -1 : -2\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn for_expressions_and_objects() {
+        let src = "a = {for k,v in var.m: k=>v if v!=\"\"}\nb = [for x in local.l: upper(x)]\nc = {\"k\":1}\n";
+        let want =
+            "a = { for k, v in var.m : k => v if v != \"\" }\nb = [for x in local.l : upper(x)]\nc = { \"k\" : 1 }\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn nested_multi_line_values_indent_once_per_line() {
+        let src = "a = merge({\nx = 1\nyy = 2\n}, {\nz = [\n1,\n]\n})\n";
+        let want = "a = merge({\n  x  = 1\n  yy = 2\n  }, {\n  z = [\n    1,\n  ]\n})\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn one_line_blocks_with_commas() {
+        let src = "variable \"t\" { type=string,sensitive=true  }\ncpu { cores = 2 , sockets=1 }\n";
+        let want = "variable \"t\" { type = string, sensitive = true }\ncpu { cores = 2, sockets = 1 }\n";
+        assert_eq!(fmt(src), want);
     }
 
     #[test]

@@ -23,9 +23,18 @@ impl ApiError {
         self.message.contains("can't lock file") && self.message.contains("got timeout")
     }
 
+    /// A 5xx that says something permanent (PVE answers 500 for "does not exist" too): retrying
+    /// cannot help.
+    pub fn is_permanent(&self) -> bool {
+        let m = self.message.to_ascii_lowercase();
+        ["does not exist", "no such", "already exists", "permission check failed"].iter().any(|k| m.contains(k))
+    }
+
     /// A stale `digest` on a config write.
     pub fn is_digest_mismatch(&self) -> bool {
-        self.message.contains("has been modified by another user")
+        // PVE: "detected modified configuration - file changed by other user? Try again."
+        self.message.contains("detected modified configuration")
+            || self.message.contains("changed by other user")
             || self.message.contains("digest")
             || self.errors.contains_key("digest")
     }

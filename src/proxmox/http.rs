@@ -119,6 +119,11 @@ pub fn classify(err: reqwest::Error) -> TransportError {
         }
         source = e.source();
     }
+    // Some connectors hide the rustls error behind boxes that cannot be downcast; its text
+    // still tells.
+    if kind.is_none() && looks_like_tls(&err) {
+        kind = Some(TransportKind::Tls);
+    }
     let kind = kind.unwrap_or(if err.is_timeout() {
         TransportKind::Timeout
     } else if err.is_connect() {
@@ -129,6 +134,8 @@ pub fn classify(err: reqwest::Error) -> TransportError {
         TransportKind::Other
     });
     let detail = detail.unwrap_or_else(|| deepest_message(&err));
+    // rustls prints custom verifier errors as "unexpected error: ..."; the rest says it all.
+    let detail = detail.strip_prefix("unexpected error: ").map(str::to_string).unwrap_or(detail);
     TransportError { kind, detail }
 }
 
@@ -145,6 +152,18 @@ fn inspect<'a>(e: &'a (dyn std::error::Error + 'static)) -> (Option<&'a rustls::
         return (None, Some(io));
     }
     (None, None)
+}
+
+fn looks_like_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        let m = e.to_string().to_ascii_lowercase();
+        if ["certificate", "handshake", "tls", "received fatal alert", "fingerprint"].iter().any(|k| m.contains(k)) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn deepest_message(err: &(dyn std::error::Error + 'static)) -> String {

@@ -61,7 +61,9 @@ pub fn classify(err: &Error, idempotent: bool) -> Option<RetryReason> {
     match err {
         Error::Api(e) if e.is_lock_timeout() => Some(RetryReason::LockTimeout),
         // 501 is "not implemented": never transient.
-        Error::Api(e) if e.status >= 500 && e.status != 501 && idempotent => Some(RetryReason::ServerError),
+        Error::Api(e) if e.status >= 500 && e.status != 501 && idempotent && !e.is_permanent() => {
+            Some(RetryReason::ServerError)
+        }
         Error::Transport { source, .. } => match source.kind {
             TransportKind::Connect => Some(RetryReason::Connection),
             TransportKind::Reset | TransportKind::Timeout if idempotent => Some(RetryReason::Connection),
@@ -136,6 +138,8 @@ mod tests {
         assert_eq!(classify(&api(500, "boom"), true), Some(RetryReason::ServerError));
         assert_eq!(classify(&api(500, "boom"), false), None);
         assert_eq!(classify(&api(501, "no"), true), None);
+        let gone = api(500, "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist");
+        assert_eq!(classify(&gone, true), None);
         assert_eq!(classify(&api(400, "bad"), true), None);
         assert_eq!(classify(&transport(TransportKind::Connect), false), Some(RetryReason::Connection));
         assert_eq!(classify(&transport(TransportKind::Reset), false), None);
