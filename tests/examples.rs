@@ -68,6 +68,32 @@ fn every_example_validates_with_json_output() {
 }
 
 #[test]
+fn every_example_is_canonically_formatted() {
+    for dir in example_dirs() {
+        let out = pmx(&dir).args(["fmt", "--check", "--diff"]).output().expect("run pmx fmt --check");
+        assert!(
+            out.status.success(),
+            "{} is not in pmx fmt's style (run `pmx -C {} fmt`):\n{}{}",
+            dir.display(),
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_example_has_a_graph_with_its_resources() {
+    for dir in example_dirs() {
+        let out = pmx(&dir).args(["graph", "--resources-only"]).output().expect("run pmx graph");
+        assert!(out.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        let dot = String::from_utf8_lossy(&out.stdout);
+        assert!(dot.starts_with("digraph"), "{}: {dot}", dir.display());
+        assert!(dot.contains("\"pool."), "{}: every example has a pool\n{dot}", dir.display());
+    }
+}
+
+#[test]
 fn examples_hold_no_secrets() {
     let secret_like = regex::Regex::new(r#"(?i)(token_secret|password|secret)\s*=\s*"[^"$]+""#).expect("compiles");
     for dir in example_dirs() {

@@ -22,6 +22,10 @@ pub fn container() -> ResourceType {
                       Proxmox slot.",
         attributes: attributes(),
         blocks: vec![rootfs(), mountpoint(), network(), features(), super::vm::startup()],
+        constraints: vec![
+            Constraint::ExactlyOneOf { block: Some("mountpoint"), attributes: vec!["storage", "volume"] },
+            Constraint::Requires { block: Some("mountpoint"), when: "storage", then: "size" },
+        ],
     }
 }
 

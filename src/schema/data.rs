@@ -6,7 +6,7 @@ use super::build::{boolean, number, string, strings};
 use super::*;
 
 fn data(name: &'static str, description: &'static str, attributes: Vec<Attribute>) -> ResourceType {
-    ResourceType { name, kind: SchemaKind::Data, description, attributes, blocks: vec![] }
+    ResourceType { name, kind: SchemaKind::Data, description, attributes, blocks: vec![], constraints: vec![] }
 }
 
 pub fn node() -> ResourceType {
@@ -32,7 +32,7 @@ pub fn node() -> ResourceType {
 }
 
 pub fn template() -> ResourceType {
-    data(
+    let lookup = data(
         "template",
         "Finds a VM template by name or vmid (from GET /cluster/resources), typically to clone it. Exactly one of \
          `name` and `vmid` must be set; a name that matches several templates is an error unless `node` narrows it.",
@@ -46,7 +46,11 @@ pub fn template() -> ResourceType {
             strings("tags", "The template's tags.").computed().pve("tags"),
             number("disk_size", "Size of the template's boot disk, bytes.").computed().pve("maxdisk"),
         ],
-    )
+    );
+    ResourceType {
+        constraints: vec![Constraint::ExactlyOneOf { block: None, attributes: vec!["name", "vmid"] }],
+        ..lookup
+    }
 }
 
 pub fn storage() -> ResourceType {

@@ -95,6 +95,12 @@ pub fn markdown(rt: &ResourceType) -> String {
     for block in &rt.blocks {
         block_section(&mut out, block, rt.kind, 3);
     }
+    if !rt.constraints.is_empty() {
+        out.push_str("\n## Rules\n\n");
+        for rule in &rt.constraints {
+            let _ = writeln!(out, "- {rule}");
+        }
+    }
     if rt.kind == SchemaKind::Resource {
         out.push_str(UPDATE_LEGEND);
     }

@@ -18,5 +18,6 @@ pub fn pool() -> ResourceType {
             string("comment", "Free text shown in the web interface.").pve("comment"),
         ],
         blocks: vec![],
+        constraints: vec![],
     }
 }

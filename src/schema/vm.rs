@@ -75,6 +75,10 @@ pub fn vm() -> ResourceType {
             vga(),
             startup(),
         ],
+        constraints: vec![
+            Constraint::OnlyInSlots { block: "disk", attribute: "ssd", slots: r"^(scsi|sata|ide)\d+$" },
+            Constraint::OnlyInSlots { block: "disk", attribute: "iothread", slots: r"^(scsi|virtio)\d+$" },
+        ],
     }
 }
 
