@@ -111,9 +111,8 @@ impl Store {
             // A snapshot without its own event (the source side of a move) takes who from its run.
             let from_run = match (&ev, run_id) {
                 (None, Some(id)) => {
-                    if !runs.contains_key(&id) {
-                        let who = self.run(id).ok().map(|r| (r.user, r.host));
-                        runs.insert(id, who);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = runs.entry(id) {
+                        slot.insert(self.run(id).ok().map(|r| (r.user, r.host)));
                     }
                     runs.get(&id).cloned().flatten()
                 }
