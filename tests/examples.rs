@@ -106,3 +106,34 @@ fn examples_hold_no_secrets() {
         }
     }
 }
+
+/// The example on every reference page (docs/resources, docs/data-sources) is a valid project.
+#[test]
+fn every_docs_example_validates_and_is_formatted() {
+    let registry = pmx::schema::registry();
+    for rt in registry.resources.iter().chain(&registry.data_sources) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.pmx"), rt.example).expect("write example");
+        let out = pmx(dir.path()).arg("validate").output().expect("run pmx validate");
+        assert!(
+            out.status.success(),
+            "the example of {} does not validate:\n{}\n{}",
+            rt.qualified_name(),
+            rt.example,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = pmx(dir.path()).args(["fmt", "--check", "--diff"]).output().expect("run pmx fmt");
+        assert!(
+            out.status.success(),
+            "the example of {} is not in canonical style:\n{}",
+            rt.qualified_name(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let kind = if rt.kind == pmx::schema::SchemaKind::Data { "data" } else { "resource" };
+        assert!(
+            rt.example.contains(&format!("{kind} \"{}\"", rt.name)),
+            "the example of {} does not use it",
+            rt.qualified_name()
+        );
+    }
+}

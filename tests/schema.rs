@@ -664,6 +664,32 @@ fn examples_use_only_what_the_schema_knows() {
 }
 
 #[test]
+fn docs_examples_use_only_what_the_schema_knows() {
+    let mut problems = vec![];
+    for rt in registry().resources.iter().chain(&registry().data_sources) {
+        let body: hcl::Body = hcl::from_str(rt.example).unwrap_or_else(|e| panic!("{}: {e}", rt.name));
+        for block in body.blocks() {
+            let (Some(ty), Some(name)) = (block.labels.first(), block.labels.get(1)) else { continue };
+            let qualified = match block.identifier.as_str() {
+                "resource" => ty.as_str().to_string(),
+                "data" => format!("data.{}", ty.as_str()),
+                _ => continue,
+            };
+            let what = format!("example of {}: {qualified}.{}", rt.qualified_name(), name.as_str());
+            let Some(schema) = registry().lookup(&qualified) else {
+                problems.push(format!("{what}: no such type"));
+                continue;
+            };
+            check_example_body(&what, &block.body, &schema.attributes, &schema.blocks, true, &mut problems);
+            for v in schema.check_constraints(&HclBody(&block.body)) {
+                problems.push(format!("{what}: {}", v.message));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
 fn the_example_checker_catches_mistakes() {
     let vm = registry().resource("vm").expect("vm");
     let bad = r#"

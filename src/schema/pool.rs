@@ -19,5 +19,10 @@ pub fn pool() -> ResourceType {
         ],
         blocks: vec![],
         constraints: vec![],
+        example: r#"resource "pool" "web" {
+  id      = "web"
+  comment = "web tier"
+}
+"#,
     }
 }

@@ -170,6 +170,8 @@ pub struct ResourceType {
     /// [`ResourceType::check_constraints`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Constraint>,
+    /// A short, complete `.pmx` example of its use, shown in the docs (tests validate it).
+    pub example: &'static str,
 }
 
 /// A rule between attributes. `block` names the nested block the rule applies to (each
