@@ -466,3 +466,17 @@ fn docs_examples_are_canonical_and_the_first_validates() {
         .success()
         .stdout(predicate::str::contains("valid"));
 }
+
+#[test]
+fn function_errors_point_at_the_argument_through_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "locals {\n  a = upper([\"x\"])\n  b = cidrsubnet(\"10.0.0.0/24\", 4, 99)\n  c = lenght(\"abc\")\n}\noutput \"o\" { value = [local.a, local.b, local.c] }\n";
+    std::fs::write(dir.path().join("main.pmx"), src).unwrap();
+    pmx(dir.path()).arg("validate").assert().code(1).stderr(
+        predicate::str::contains("upper(): argument 1 must be a string, got a list")
+            .and(predicate::str::contains("main.pmx:2:13"))
+            .and(predicate::str::contains("network number 99 does not fit in 4 bits"))
+            .and(predicate::str::contains("main.pmx:3:36"))
+            .and(predicate::str::contains("did you mean \"length\"")),
+    );
+}

@@ -51,14 +51,19 @@ pub fn format(source: &str) -> Result<String, FormatError> {
 fn parse(source: &str) -> Result<hcl::Body, FormatError> {
     // The loader's reading of one-line blocks with commas; same length, so positions hold.
     let source = super::syntax::normalize_block_commas(source);
-    // hcl-edit gives the position; hcl-rs the comparable body.
-    if let Err(e) = hcl_edit::parser::parse_body(&source) {
-        let loc = e.location();
-        let line = loc.line();
-        let column = loc.column();
-        return Err(FormatError { message: e.message().to_string(), line, column, offset: loc.offset() });
+    match hcl_edit::parser::parse_body(&source) {
+        // hcl-rs's body compares by meaning: white space, comments and decor are not in it
+        Ok(body) => Ok(hcl::Body::from(body)),
+        Err(e) => {
+            let loc = e.location();
+            Err(FormatError {
+                message: e.message().to_string(),
+                line: loc.line(),
+                column: loc.column(),
+                offset: loc.offset(),
+            })
+        }
     }
-    hcl::parse(&source).map_err(|e| FormatError { message: e.to_string(), line: 1, column: 1, offset: 0 })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
