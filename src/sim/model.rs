@@ -205,11 +205,17 @@ impl Cluster {
 
     /// Checks capacity and records a new volume.
     pub fn add_volume(&mut self, node: &str, vol: Volume) -> Result<(), String> {
+        self.add_volume_checked(node, vol, true)
+    }
+
+    /// Records a volume; `check_capacity` = false lets seeding add thousands of volumes without
+    /// summing the storage each time (it checks the totals once at the end).
+    pub fn add_volume_checked(&mut self, node: &str, vol: Volume, check_capacity: bool) -> Result<(), String> {
         let storage = vol.volid.split_once(':').map(|(s, _)| s.to_string()).unwrap_or_default();
         let def = self.storages.get(&storage).ok_or_else(|| format!("storage '{storage}' does not exist"))?;
         let capacity = def.capacity;
-        let used = self.storage_used(node, &storage);
-        if used.saturating_add(vol.size) > capacity {
+        let used = if check_capacity { self.storage_used(node, &storage) } else { 0 };
+        if check_capacity && used.saturating_add(vol.size) > capacity {
             return Err(format!(
                 "not enough free space on storage '{storage}' on node '{node}': requested {}, available {}",
                 human_size(vol.size),

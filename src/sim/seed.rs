@@ -250,7 +250,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         let prepared = guest_config::prepare(&c, g.kind, &g.node, g.vmid, &updates, mac)
             .map_err(|(k, m)| format!("guest {} {k}: {m}", g.vmid))?;
         for vol in prepared.new_volumes {
-            c.add_volume(&g.node, vol).map_err(|e| format!("guest {}: {e}", g.vmid))?;
+            c.add_volume_checked(&g.node, vol, false).map_err(|e| format!("guest {}: {e}", g.vmid))?;
         }
         let mut guest = Guest {
             vmid: g.vmid,
@@ -272,6 +272,19 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
             make_template(&mut c, &mut guest);
         }
         c.guests.insert(g.vmid, guest);
+    }
+    for node in c.nodes.keys() {
+        for s in c.storages.values() {
+            let used = c.storage_used(node, &s.id);
+            if used > s.capacity {
+                return Err(format!(
+                    "storage '{}' on node '{node}' holds {} but its capacity is {}",
+                    s.id,
+                    super::model::human_size(used),
+                    super::model::human_size(s.capacity)
+                ));
+            }
+        }
     }
     Ok(c)
 }
@@ -326,6 +339,9 @@ mod tests {
     #[test]
     fn bad_seed_files_say_why() {
         let mut mac = || String::from("BC:24:11:00:00:01");
+        let full = r#"{"nodes": [{"name": "a"}], "storages": [{"id": "s", "type": "lvmthin", "content": ["images"], "capacity_gib": 1}],
+            "guests": [{"vmid": 100, "type": "qemu", "node": "a", "config": {"scsi0": "s:2"}}]}"#;
+        assert!(build(full, &mut mac).unwrap_err().contains("capacity"));
         assert!(build("{\"nodes\": []}", &mut mac).unwrap_err().contains("at least one node"));
         assert!(build("{\"nodes\": [{\"name\": \"a\"}], \"bogus\": 1}", &mut mac).unwrap_err().contains("bogus"));
     }
