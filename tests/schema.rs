@@ -809,3 +809,15 @@ fn the_simulator_serves_every_call_the_schema_names() {
 /// another storage). Kept short and exact: the test above fails when one gets served.
 const NOT_YET_SIMULATED: &[&str] =
     &["POST /nodes/{node}/lxc/{vmid}/move_volume", "POST /nodes/{node}/qemu/{vmid}/move_disk"];
+
+#[test]
+fn pmx_schema_prints_one_block() {
+    let disk = stdout_json(pmx().args(["schema", "vm.disk"]));
+    assert_eq!(disk["name"], "disk");
+    assert_eq!(disk["pve_param"], "scsi[n]|virtio[n]|sata[n]|ide[n]");
+    let out = pmx().args(["schema", "--markdown", "container.rootfs"]).assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).starts_with("# Block `rootfs`"), "{}", String::from_utf8_lossy(&out));
+    let out = pmx().args(["schema", "vm.dsk"]).assert().failure().get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&out);
+    assert!(stderr.contains("`vm` has no block named `dsk`") && stderr.contains("did you mean `vm.disk`?"), "{stderr}");
+}

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CmdResult, Global};
-use crate::schema::{docs, Registry, ResourceType};
+use crate::schema::{docs, BlockType, Registry, ResourceType};
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Only this resource type or data source (e.g. `vm`, `data.template`).
+    /// Only this resource type, data source or block (e.g. `vm`, `data.template`, `vm.disk`).
     pub name: Option<String>,
     /// Print the Markdown reference (as in docs/resources) instead of JSON.
     #[arg(long, conflicts_with = "json")]
@@ -18,6 +18,15 @@ pub struct SchemaArgs {
 
 pub fn run(args: SchemaArgs, _g: &Global) -> CmdResult {
     let registry = crate::schema::registry();
+    if let Some((rt, block)) = args.name.as_deref().and_then(|n| find_block(registry, n)) {
+        if args.markdown {
+            print!("{}", docs::block_markdown(block, rt.kind));
+        } else {
+            let json = serde_json::to_value(block).map_err(|e| miette::miette!("cannot encode the schema: {e}"))?;
+            crate::render::print_json(&json);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let selected: Vec<&ResourceType> = match &args.name {
         None => registry.resources.iter().chain(&registry.data_sources).collect(),
         Some(name) => vec![find(registry, name)?],
@@ -36,17 +45,31 @@ pub fn run(args: SchemaArgs, _g: &Global) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `vm.disk`: a nested block of a resource type (block names never clash with `data.`).
+fn find_block<'r>(registry: &'r Registry, name: &str) -> Option<(&'r ResourceType, &'r BlockType)> {
+    let (type_name, block) = name.split_once('.')?;
+    let rt = registry.resource(type_name)?;
+    Some((rt, rt.block(block)?))
+}
+
 /// Finds `vm` or `data.template`; otherwise an error naming the closest known names.
 fn find<'r>(registry: &'r Registry, name: &str) -> miette::Result<&'r ResourceType> {
     if let Some(rt) = registry.lookup(name) {
         return Ok(rt);
     }
-    let known = registry.qualified_names();
+    let mut known = registry.qualified_names();
+    let mut what = format!("no resource type or data source named `{name}`");
+    if let Some((type_name, block)) = name.split_once('.') {
+        if let Some(rt) = registry.resource(type_name) {
+            known = rt.blocks.iter().map(|b| format!("{type_name}.{}", b.name)).collect();
+            what = format!("`{type_name}` has no block named `{block}`");
+        }
+    }
     let help = match suggestion(name, &known) {
         Some(s) => format!("did you mean `{s}`? Known: {}", known.join(", ")),
         None => format!("known: {}", known.join(", ")),
     };
-    Err(miette::miette!(help = help, "no resource type or data source named `{name}`"))
+    Err(miette::miette!(help = help, "{what}"))
 }
 
 /// The known name closest to `name`: the same name as a data source (`template` →

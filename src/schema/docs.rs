@@ -115,6 +115,13 @@ const UPDATE_LEGEND: &str = "\n## How changes land\n\n\
 - **create-only**: used when creating; later changes are ignored.\n\
 - **hotplug `x`**: live while the guest's `hotplug` includes `x`, reboot otherwise.\n";
 
+/// The reference section of one nested block (`pmx schema --markdown vm.disk`).
+pub fn block_markdown(block: &BlockType, kind: SchemaKind) -> String {
+    let mut out = String::new();
+    block_section(&mut out, block, kind, 1);
+    out.trim_start().to_string()
+}
+
 fn block_section(out: &mut String, block: &BlockType, kind: SchemaKind, level: usize) {
     let hashes = "#".repeat(level);
     let header = match &block.nesting {
