@@ -395,7 +395,7 @@ fn grammar_is_complete() {
 #[test]
 fn grammar_block_keywords_match_the_loader() {
     let keywords = literals(&production("TopLevelKeyword"));
-    assert_eq!(keywords, TOP_LEVEL_BLOCKS, "grammar/pmx.ebnf TopLevelKeyword");
+    assert_eq!(keywords, pmx::config::TOP_LEVEL_BLOCKS, "grammar/pmx.ebnf TopLevelKeyword");
     // and each keyword has its block production
     let blocks = production("TopLevelBlock");
     for k in &keywords {
@@ -408,7 +408,7 @@ fn grammar_block_keywords_match_the_loader() {
 
 #[test]
 fn grammar_meta_arguments_match_the_loader() {
-    assert_eq!(literals(&production("MetaArgumentName")), META_ARGUMENTS, "MetaArgumentName");
+    assert_eq!(literals(&production("MetaArgumentName")), pmx::config::META_ARGUMENTS, "MetaArgumentName");
 }
 
 /// The function names listed in the Functions section of docs/language.md, in order.
@@ -443,7 +443,40 @@ fn examples_are_in_canonical_style() {
     pmx(&examples).args(["fmt", "--check", "--recursive"]).assert().code(0).stdout("");
 }
 
-// TEMPORARY: until crate::config exports these
-const TOP_LEVEL_BLOCKS: &[&str] =
-    &["pmx", "provider", "variable", "locals", "output", "resource", "data", "import", "moved"];
-const META_ARGUMENTS: &[&str] = &["count", "for_each", "depends_on", "provider", "lifecycle"];
+/// The ```hcl examples of docs/language.md.
+fn doc_examples() -> Vec<String> {
+    let doc = repo_file("docs/language.md");
+    doc.split("```hcl\n").skip(1).map(|rest| rest.split("```").next().unwrap_or_default().to_string()).collect()
+}
+
+#[test]
+fn docs_examples_are_canonical_and_the_first_validates() {
+    let examples = doc_examples();
+    assert!(examples.len() >= 2, "docs/language.md lost its examples");
+    for ex in &examples {
+        let formatted = pmx::config::format::format(ex).unwrap_or_else(|e| panic!("{e}\n{ex}"));
+        assert_eq!(&formatted, ex, "a docs/language.md example is not in canonical style");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.pmx"), &examples[0]).unwrap();
+    pmx(dir.path())
+        .arg("validate")
+        .env("PMX_VAR_token_secret", "not-a-real-secret")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("valid"));
+}
+
+#[test]
+fn function_errors_point_at_the_argument_through_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "locals {\n  a = upper([\"x\"])\n  b = cidrsubnet(\"10.0.0.0/24\", 4, 99)\n  c = lenght(\"abc\")\n}\noutput \"o\" { value = [local.a, local.b, local.c] }\n";
+    std::fs::write(dir.path().join("main.pmx"), src).unwrap();
+    pmx(dir.path()).arg("validate").assert().code(1).stderr(
+        predicate::str::contains("upper(): argument 1 must be a string, got a list")
+            .and(predicate::str::contains("main.pmx:2:13"))
+            .and(predicate::str::contains("network number 99 does not fit in 4 bits"))
+            .and(predicate::str::contains("main.pmx:3:36"))
+            .and(predicate::str::contains("did you mean \"length\"")),
+    );
+}

@@ -49,14 +49,21 @@ pub fn format(source: &str) -> Result<String, FormatError> {
 }
 
 fn parse(source: &str) -> Result<hcl::Body, FormatError> {
-    // hcl-edit gives the position; hcl-rs the comparable body.
-    if let Err(e) = hcl_edit::parser::parse_body(source) {
-        let loc = e.location();
-        let line = loc.line();
-        let column = loc.column();
-        return Err(FormatError { message: e.message().to_string(), line, column, offset: loc.offset() });
+    // The loader's reading of one-line blocks with commas; same length, so positions hold.
+    let source = super::syntax::normalize_block_commas(source);
+    match hcl_edit::parser::parse_body(&source) {
+        // hcl-rs's body compares by meaning: white space, comments and decor are not in it
+        Ok(body) => Ok(hcl::Body::from(body)),
+        Err(e) => {
+            let loc = e.location();
+            Err(FormatError {
+                message: e.message().to_string(),
+                line: loc.line(),
+                column: loc.column(),
+                offset: loc.offset(),
+            })
+        }
     }
-    hcl::parse(source).map_err(|e| FormatError { message: e.to_string(), line: 1, column: 1, offset: 0 })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,6 +584,13 @@ mod tests {
     fn nested_multi_line_values_indent_once_per_line() {
         let src = "a = merge({\nx = 1\nyy = 2\n}, {\nz = [\n1,\n]\n})\n";
         let want = "a = merge({\n  x  = 1\n  yy = 2\n  }, {\n  z = [\n    1,\n  ]\n})\n";
+        assert_eq!(fmt(src), want);
+    }
+
+    #[test]
+    fn one_line_blocks_with_commas() {
+        let src = "variable \"t\" { type=string,sensitive=true  }\ncpu { cores = 2 , sockets=1 }\n";
+        let want = "variable \"t\" { type = string, sensitive = true }\ncpu { cores = 2, sockets = 1 }\n";
         assert_eq!(fmt(src), want);
     }
 

@@ -62,7 +62,19 @@ pub fn vm() -> ResourceType {
         description: "A QEMU/KVM virtual machine: created empty or cloned from a template, with disks, NICs and \
                       cloud-init keyed by their Proxmox slot.",
         attributes: attributes(),
-        blocks: vec![clone(), cpu(), memory(), disk(), cdrom(), network(), cloud_init(), efi_disk(), vga(), startup()],
+        blocks: vec![
+            clone(),
+            cpu(),
+            memory(),
+            disk(),
+            cdrom(),
+            network(),
+            cloud_init(),
+            efi_disk(),
+            serial(),
+            vga(),
+            startup(),
+        ],
     }
 }
 
@@ -408,6 +420,23 @@ fn efi_disk() -> BlockType {
         ],
     )
     .update(UpdateMode::Reboot)
+}
+
+fn serial() -> BlockType {
+    slotted(
+        "serial",
+        r"^serial[0-3]$",
+        "serial0",
+        "A serial port, labelled by its slot (serial0-3). Cloud images log to `serial0`; with `vga { type = \"serial0\" }` \
+         it becomes the console.",
+        vec![string("device", "`socket` (a console reachable through `qm terminal` and the web interface) or a host device such as `/dev/ttyS0`.")
+            .required()
+            .pattern(r"^(socket|/dev/.+)$")
+            .reboot()
+            .pve("{slot}")],
+    )
+    .update(UpdateMode::Reboot)
+    .pve("serial[n]")
 }
 
 fn vga() -> BlockType {

@@ -261,6 +261,23 @@ pub fn disk_request(kind: GuestKind, key: &str, value: &str) -> Result<(Property
     Ok((ps, Some(DiskRequest { storage: storage.to_string(), size, cloudinit: false })))
 }
 
+fn drive_order(key: &str) -> (u8, u32) {
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let index = key[base.len()..].parse().unwrap_or(0);
+    let rank = match base {
+        "rootfs" => 0,
+        "ide" => 1,
+        "sata" => 2,
+        "scsi" => 3,
+        "virtio" => 4,
+        "efidisk" => 5,
+        "tpmstate" => 6,
+        "mp" => 7,
+        _ => 8,
+    };
+    (rank, index)
+}
+
 /// What a guest needs from the cluster to take a config change.
 pub struct Prepared {
     /// Final key → value to set (normalised).
@@ -280,7 +297,10 @@ pub fn prepare(
     let mut set = BTreeMap::new();
     let mut new_volumes = Vec::new();
     let mut reserved = BTreeSet::new();
-    for (key, value) in updates {
+    // Volumes are named in PVE's drive order (ide, sata, scsi, virtio, efidisk, tpmstate; rootfs, mp).
+    let mut ordered: Vec<(&String, &String)> = updates.iter().collect();
+    ordered.sort_by_key(|(k, _)| drive_order(k));
+    for (key, value) in ordered {
         let err = |m: String| (key.clone(), m);
         let v = if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?

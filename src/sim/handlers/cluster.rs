@@ -21,13 +21,7 @@ pub fn access_ticket(ctx: &Ctx) -> ApiResult {
         "ticket": issued.ticket,
         "CSRFPreventionToken": issued.csrf,
         "clustername": cluster,
-        "cap": {
-            "vms": {"VM.Allocate": 1, "VM.Config.Disk": 1, "VM.PowerMgmt": 1, "VM.Audit": 1, "VM.Clone": 1},
-            "storage": {"Datastore.Allocate": 1, "Datastore.AllocateSpace": 1, "Datastore.Audit": 1},
-            "nodes": {"Sys.Audit": 1, "Sys.Modify": 1},
-            "dc": {"Sys.Audit": 1},
-            "access": {"User.Modify": 1},
-        },
+        "cap": root_capabilities(),
     }))
 }
 
@@ -239,4 +233,71 @@ pub fn node_network(ctx: &Ctx) -> ApiResult {
         rows.retain(|r| r["type"] == t || (t == "any_bridge" && r["type"] == "bridge"));
     }
     Ok(Value::Array(rows))
+}
+
+/// root@pam holds every privilege; the ticket reply lists them per area as PVE does.
+fn root_capabilities() -> Value {
+    let areas: [(&str, &[&str]); 7] = [
+        (
+            "vms",
+            &[
+                "VM.Allocate",
+                "VM.Audit",
+                "VM.Backup",
+                "VM.Clone",
+                "VM.Config.CDROM",
+                "VM.Config.CPU",
+                "VM.Config.Cloudinit",
+                "VM.Config.Disk",
+                "VM.Config.HWType",
+                "VM.Config.Memory",
+                "VM.Config.Network",
+                "VM.Config.Options",
+                "VM.Console",
+                "VM.GuestAgent.Audit",
+                "VM.GuestAgent.FileRead",
+                "VM.GuestAgent.FileSystemMgmt",
+                "VM.GuestAgent.FileWrite",
+                "VM.GuestAgent.Unrestricted",
+                "VM.Migrate",
+                "VM.PowerMgmt",
+                "VM.Replicate",
+                "VM.Snapshot",
+                "VM.Snapshot.Rollback",
+                "Permissions.Modify",
+            ],
+        ),
+        (
+            "storage",
+            &[
+                "Datastore.Allocate",
+                "Datastore.AllocateSpace",
+                "Datastore.AllocateTemplate",
+                "Datastore.Audit",
+                "Permissions.Modify",
+            ],
+        ),
+        (
+            "nodes",
+            &[
+                "Sys.AccessNetwork",
+                "Sys.Audit",
+                "Sys.Console",
+                "Sys.Incoming",
+                "Sys.Modify",
+                "Sys.PowerMgmt",
+                "Sys.Syslog",
+                "Permissions.Modify",
+            ],
+        ),
+        ("dc", &["Sys.Audit", "Sys.Modify", "SDN.Allocate", "SDN.Audit", "SDN.Use"]),
+        ("access", &["Group.Allocate", "User.Modify", "Permissions.Modify"]),
+        ("sdn", &["SDN.Allocate", "SDN.Audit", "SDN.Use", "Permissions.Modify"]),
+        ("mapping", &["Mapping.Audit", "Mapping.Modify", "Mapping.Use", "Permissions.Modify"]),
+    ];
+    let mut cap = serde_json::Map::new();
+    for (area, privs) in areas {
+        cap.insert(area.into(), Value::Object(privs.iter().map(|p| ((*p).to_string(), json!(1))).collect()));
+    }
+    Value::Object(cap)
 }

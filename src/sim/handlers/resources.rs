@@ -120,6 +120,18 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
     if want("vm") {
         rows.extend(c.guests.values().map(|g| guest_resource(g, t)));
     }
+    if want("sdn") {
+        rows.extend(c.nodes.keys().map(|n| {
+            json!({
+                "id": format!("network/{n}/zone/localnetwork"),
+                "type": "network",
+                "network": "localnetwork",
+                "network-type": "zone",
+                "node": n,
+                "status": "ok",
+            })
+        }));
+    }
     if filter.is_none() {
         rows.extend(c.pools.keys().map(|p| json!({"id": format!("pool/{p}"), "type": "pool", "pool": p})));
     }

@@ -1,0 +1,261 @@
+//! Writing changes: each change writes its resource row, a snapshot and an event, and a batch
+//! of changes (one apply's worth) commits in one transaction with one serial bump.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+
+use super::conn::{on_backend, AnyConnection};
+use super::error::{Result, StateError};
+use super::model::*;
+use super::rows::*;
+use super::schema::*;
+use super::store::{Scope, Store, TxError};
+use crate::addr::ResourceAddress;
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
+const INSERT_CHUNK: usize = 1000;
+
+/// Batches at most this size check addresses one by one instead of loading all of them.
+const SMALL_BATCH: usize = 64;
+
+impl Store {
+    /// Commits a batch of changes atomically: resource rows, one snapshot and one event per
+    /// change, and one serial bump. Refuses (and writes nothing) when a change does not fit the
+    /// state: creating what exists, updating or deleting what does not, an address twice.
+    pub fn commit_changes(&mut self, run: Option<i64>, changes: Vec<Change>) -> Result<CommitOutcome> {
+        if changes.is_empty() {
+            let serial = self.meta()?.serial;
+            return Ok(CommitOutcome { serial, counts: ChangeCounts::default() });
+        }
+        let outcome = self.transaction(|c, scope| commit_in(c, scope, run, &changes))?;
+        tracing::debug!(serial = outcome.serial, changes = outcome.counts.total(), "state committed");
+        Ok(outcome)
+    }
+
+    /// Renames a resource in state (`pmx state mv`): a "moved" snapshot under each address and
+    /// one StateEditedByHand event, in one transaction. The target must not exist.
+    pub fn move_resource(&mut self, run: Option<i64>, from: &ResourceAddress, to: &ResourceAddress) -> Result<i64> {
+        if from == to {
+            return Err(StateError::InvalidChange(format!("cannot move {from} onto itself")));
+        }
+        let current = self.require(from)?;
+        self.transaction(|c, scope| {
+            let (from_text, to_text) = (from.to_string(), to.to_string());
+            if exists(c, scope, &to_text)? {
+                return Err(StateError::AlreadyExists { address: to_text, workspace: scope.workspace.clone() }.into());
+            }
+            let serial = bump_serial(c, scope)?;
+            let now = now_millis();
+            let attributes = serde_json::to_string(&current.attributes).map_err(invalid)?;
+            diesel::delete(resources::table.find((scope.workspace_id, &from_text))).execute(c)?;
+            let row = ResourceRow {
+                workspace_id: scope.workspace_id,
+                address: to_text.clone(),
+                kind: current.kind.as_str().to_string(),
+                node: current.identity.node.clone(),
+                vmid: current.identity.vmid.map(i64::from),
+                fingerprint: current.identity.fingerprint.clone(),
+                digest: current.digest.clone(),
+                status: current.status.clone(),
+                serial,
+                created_at: current.created_at,
+                updated_at: now,
+            };
+            diesel::insert_into(resources::table).values(&row).execute(c)?;
+            let mut gone = snapshot_row(scope, &row, run, ChangeType::Moved, None, now);
+            gone.address = from_text.clone();
+            let moved = snapshot_row(scope, &row, run, ChangeType::Moved, Some(attributes), now);
+            let both = vec![gone, moved];
+            on_backend!(c, |b| diesel::insert_into(snapshots::table).values(&both).execute(b))?;
+            let payload = serde_json::json!({"op": "mv", "from": from_text, "to": to_text});
+            let event =
+                event_row(scope, run, EventKind::StateEditedByHand, Some(to_text), Some(serial), Some(payload), now);
+            diesel::insert_into(events::table).values(&event).execute(c)?;
+            Ok(serial)
+        })
+    }
+}
+
+fn invalid(e: serde_json::Error) -> TxError {
+    TxError::State(StateError::InvalidChange(format!("attributes do not serialise to JSON: {e}")))
+}
+
+pub(crate) fn bump_serial(c: &mut AnyConnection, scope: &Scope) -> QueryResult<i64> {
+    // The first statement writes, so SQLite takes its write lock now rather than failing to
+    // upgrade a read lock later.
+    diesel::update(workspaces::table.find(scope.workspace_id))
+        .set(workspaces::serial.eq(workspaces::serial + 1))
+        .returning(workspaces::serial)
+        .get_result(c)
+}
+
+fn exists(c: &mut AnyConnection, scope: &Scope, address: &str) -> QueryResult<bool> {
+    Ok(resources::table
+        .find((scope.workspace_id, address))
+        .select(resources::address)
+        .first::<String>(c)
+        .optional()?
+        .is_some())
+}
+
+fn existing_addresses(c: &mut AnyConnection, scope: &Scope, changes: &[Change]) -> QueryResult<HashSet<String>> {
+    if changes.len() <= SMALL_BATCH {
+        let mut out = HashSet::new();
+        for ch in changes {
+            let a = ch.address.to_string();
+            if exists(c, scope, &a)? {
+                out.insert(a);
+            }
+        }
+        return Ok(out);
+    }
+    let all: Vec<String> =
+        resources::table.filter(resources::workspace_id.eq(scope.workspace_id)).select(resources::address).load(c)?;
+    Ok(all.into_iter().collect())
+}
+
+pub(crate) fn snapshot_row(
+    scope: &Scope,
+    row: &ResourceRow,
+    run: Option<i64>,
+    change: ChangeType,
+    attributes: Option<String>,
+    now: Millis,
+) -> SnapshotRow {
+    SnapshotRow {
+        workspace_id: scope.workspace_id,
+        address: row.address.clone(),
+        serial: row.serial,
+        change: change.as_str().to_string(),
+        kind: row.kind.clone(),
+        run_id: run,
+        created_at: now,
+        node: row.node.clone(),
+        vmid: row.vmid,
+        fingerprint: row.fingerprint.clone(),
+        digest: row.digest.clone(),
+        status: row.status.clone(),
+        attributes,
+    }
+}
+
+/// An event row; user and host are left to the run when there is one (no copy per event).
+pub(crate) fn event_row(
+    scope: &Scope,
+    run: Option<i64>,
+    kind: EventKind,
+    address: Option<String>,
+    serial: Option<i64>,
+    payload: Option<serde_json::Value>,
+    now: Millis,
+) -> NewEvent {
+    let (user_name, host) = match run {
+        Some(_) => (None, None),
+        None => (Some(scope.actor.user.clone()), Some(scope.actor.host.clone())),
+    };
+    NewEvent {
+        workspace_id: scope.workspace_id,
+        run_id: run,
+        kind: kind.as_str().to_string(),
+        address,
+        serial,
+        user_name,
+        host,
+        payload: payload.map(|p| p.to_string()),
+        created_at: now,
+    }
+}
+
+fn commit_in(
+    c: &mut AnyConnection,
+    scope: &Scope,
+    run: Option<i64>,
+    changes: &[Change],
+) -> Result<CommitOutcome, TxError> {
+    let serial = bump_serial(c, scope)?;
+    let now = now_millis();
+    let existing = existing_addresses(c, scope, changes)?;
+    let mut seen = HashSet::with_capacity(changes.len());
+    let mut counts = ChangeCounts::default();
+    let (mut inserts, mut updates, mut removals) = (Vec::new(), Vec::new(), Vec::new());
+    let mut snaps = Vec::with_capacity(changes.len());
+    let mut evs = Vec::with_capacity(changes.len());
+
+    for ch in changes {
+        let address = ch.address.to_string();
+        if !seen.insert(address.clone()) {
+            return Err(StateError::InvalidChange(format!("{address} appears twice in one commit")).into());
+        }
+        let present = existing.contains(&address);
+        match ch.change {
+            ChangeType::Created | ChangeType::Imported if present => {
+                return Err(StateError::AlreadyExists { address, workspace: scope.workspace.clone() }.into());
+            }
+            ChangeType::Updated | ChangeType::Replaced | ChangeType::Deleted | ChangeType::Forgotten if !present => {
+                return Err(StateError::NotFound { address, workspace: scope.workspace.clone(), help: None }.into());
+            }
+            ChangeType::Moved => {
+                return Err(StateError::InvalidChange(format!("{address}: use move_resource to move")).into());
+            }
+            _ => {}
+        }
+        counts.add(ch.change);
+        let row = ResourceRow {
+            workspace_id: scope.workspace_id,
+            address: address.clone(),
+            kind: ch.kind.as_str().to_string(),
+            node: ch.identity.node.clone(),
+            vmid: ch.identity.vmid.map(i64::from),
+            fingerprint: ch.identity.fingerprint.clone(),
+            digest: ch.digest.clone(),
+            status: ch.status.clone(),
+            serial,
+            created_at: now,
+            updated_at: now,
+        };
+        let attributes =
+            if ch.change.removes() { None } else { Some(serde_json::to_string(&ch.attributes).map_err(invalid)?) };
+        snaps.push(snapshot_row(scope, &row, run, ch.change, attributes, now));
+        let payload = match ch.change {
+            ChangeType::Forgotten => Some(ch.payload.clone().unwrap_or_else(|| serde_json::json!({"op": "rm"}))),
+            _ => ch.payload.clone(),
+        };
+        evs.push(event_row(scope, run, ch.change.event_kind(), Some(address.clone()), Some(serial), payload, now));
+        if ch.change.removes() {
+            removals.push(address);
+        } else if present {
+            updates.push(row);
+        } else {
+            inserts.push(row);
+        }
+    }
+
+    for chunk in inserts.chunks(INSERT_CHUNK) {
+        on_backend!(&mut *c, |b| diesel::insert_into(resources::table).values(chunk).execute(b))?;
+    }
+    for row in &updates {
+        diesel::update(resources::table.find((scope.workspace_id, &row.address)))
+            .set((
+                resources::kind.eq(&row.kind),
+                resources::node.eq(&row.node),
+                resources::vmid.eq(row.vmid),
+                resources::fingerprint.eq(&row.fingerprint),
+                resources::digest.eq(&row.digest),
+                resources::status.eq(&row.status),
+                resources::serial.eq(row.serial),
+                resources::updated_at.eq(row.updated_at),
+            ))
+            .execute(c)?;
+    }
+    for address in &removals {
+        diesel::delete(resources::table.find((scope.workspace_id, address))).execute(c)?;
+    }
+    for chunk in snaps.chunks(INSERT_CHUNK) {
+        on_backend!(&mut *c, |b| diesel::insert_into(snapshots::table).values(chunk).execute(b))?;
+    }
+    for chunk in evs.chunks(INSERT_CHUNK) {
+        on_backend!(&mut *c, |b| diesel::insert_into(events::table).values(chunk).execute(b))?;
+    }
+    Ok(CommitOutcome { serial, counts })
+}
