@@ -68,6 +68,32 @@ fn every_example_validates_with_json_output() {
 }
 
 #[test]
+fn every_example_is_canonically_formatted() {
+    for dir in example_dirs() {
+        let out = pmx(&dir).args(["fmt", "--check", "--diff"]).output().expect("run pmx fmt --check");
+        assert!(
+            out.status.success(),
+            "{} is not in pmx fmt's style (run `pmx -C {} fmt`):\n{}{}",
+            dir.display(),
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_example_has_a_graph_with_its_resources() {
+    for dir in example_dirs() {
+        let out = pmx(&dir).args(["graph", "--resources-only"]).output().expect("run pmx graph");
+        assert!(out.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        let dot = String::from_utf8_lossy(&out.stdout);
+        assert!(dot.starts_with("digraph"), "{}: {dot}", dir.display());
+        assert!(dot.contains("\"pool."), "{}: every example has a pool\n{dot}", dir.display());
+    }
+}
+
+#[test]
 fn examples_hold_no_secrets() {
     let secret_like = regex::Regex::new(r#"(?i)(token_secret|password|secret)\s*=\s*"[^"$]+""#).expect("compiles");
     for dir in example_dirs() {
@@ -78,5 +104,36 @@ fn examples_hold_no_secrets() {
                 assert!(!secret_like.is_match(&text), "{} sets a secret in the file", path.display());
             }
         }
+    }
+}
+
+/// The example on every reference page (docs/resources, docs/data-sources) is a valid project.
+#[test]
+fn every_docs_example_validates_and_is_formatted() {
+    let registry = pmx::schema::registry();
+    for rt in registry.resources.iter().chain(&registry.data_sources) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.pmx"), rt.example).expect("write example");
+        let out = pmx(dir.path()).arg("validate").output().expect("run pmx validate");
+        assert!(
+            out.status.success(),
+            "the example of {} does not validate:\n{}\n{}",
+            rt.qualified_name(),
+            rt.example,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = pmx(dir.path()).args(["fmt", "--check", "--diff"]).output().expect("run pmx fmt");
+        assert!(
+            out.status.success(),
+            "the example of {} is not in canonical style:\n{}",
+            rt.qualified_name(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let kind = if rt.kind == pmx::schema::SchemaKind::Data { "data" } else { "resource" };
+        assert!(
+            rt.example.contains(&format!("{kind} \"{}\"", rt.name)),
+            "the example of {} does not use it",
+            rt.qualified_name()
+        );
     }
 }

@@ -14,6 +14,36 @@ pub const NET_SLOTS: &str = r"^net([0-9]|[12][0-9]|3[01])$";
 const MOVE_VOLUME: &str = "POST /nodes/{node}/lxc/{vmid}/move_volume";
 const RESIZE: &str = "PUT /nodes/{node}/lxc/{vmid}/resize";
 
+const CONTAINER_EXAMPLE: &str = r#"resource "container" "dns" {
+  node       = "pve1"
+  hostname   = "dns"
+  ostemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  cores      = 1
+  memory     = 512
+
+  rootfs {
+    storage = "local-lvm"
+    size    = "8G"
+  }
+
+  mountpoint "mp0" {
+    storage = "local-lvm"
+    size    = "4G"
+    path    = "/srv/dns"
+  }
+
+  network "net0" {
+    bridge = "vmbr0"
+    ip     = "10.0.0.53/24"
+    gw     = "10.0.0.1"
+  }
+
+  features {
+    nesting = true
+  }
+}
+"#;
+
 pub fn container() -> ResourceType {
     ResourceType {
         name: "container",
@@ -22,6 +52,11 @@ pub fn container() -> ResourceType {
                       Proxmox slot.",
         attributes: attributes(),
         blocks: vec![rootfs(), mountpoint(), network(), features(), super::vm::startup()],
+        example: CONTAINER_EXAMPLE,
+        constraints: vec![
+            Constraint::ExactlyOneOf { block: Some("mountpoint"), attributes: vec!["storage", "volume"] },
+            Constraint::Requires { block: Some("mountpoint"), when: "storage", then: "size" },
+        ],
     }
 }
 

@@ -5,14 +5,27 @@ use super::build::patterns;
 use super::build::{boolean, number, string, strings};
 use super::*;
 
-fn data(name: &'static str, description: &'static str, attributes: Vec<Attribute>) -> ResourceType {
-    ResourceType { name, kind: SchemaKind::Data, description, attributes, blocks: vec![] }
+fn data(
+    name: &'static str,
+    description: &'static str,
+    example: &'static str,
+    attributes: Vec<Attribute>,
+) -> ResourceType {
+    ResourceType { name, kind: SchemaKind::Data, description, attributes, blocks: vec![], constraints: vec![], example }
 }
 
 pub fn node() -> ResourceType {
     data(
         "node",
         "A cluster node and its current status (from GET /nodes).",
+        r#"data "node" "pve1" {
+  name = "pve1"
+}
+
+output "pve1_online" {
+  value = data.node.pve1.status == "online"
+}
+"#,
         vec![
             string("name", "The node's name: `pve1`.").required().pattern(patterns::NODE).pve("node"),
             string("status", "`online`, `offline` or `unknown`.").computed().pve("status"),
@@ -32,10 +45,22 @@ pub fn node() -> ResourceType {
 }
 
 pub fn template() -> ResourceType {
-    data(
+    let lookup = data(
         "template",
         "Finds a VM template by name or vmid (from GET /cluster/resources), typically to clone it. Exactly one of \
          `name` and `vmid` must be set; a name that matches several templates is an error unless `node` narrows it.",
+        r#"data "template" "debian12" {
+  name = "debian-12-cloud"
+}
+
+resource "vm" "app" {
+  node = "pve1"
+
+  clone {
+    source = data.template.debian12.vmid
+  }
+}
+"#,
         vec![
             string("name", "The template's name: `debian-12-cloud`.").optional_computed().pve("name"),
             number("vmid", "The template's vmid.").optional_computed().range(100.0, 999_999_999.0).pve("vmid"),
@@ -46,13 +71,26 @@ pub fn template() -> ResourceType {
             strings("tags", "The template's tags.").computed().pve("tags"),
             number("disk_size", "Size of the template's boot disk, bytes.").computed().pve("maxdisk"),
         ],
-    )
+    );
+    ResourceType {
+        constraints: vec![Constraint::ExactlyOneOf { block: None, attributes: vec!["name", "vmid"] }],
+        ..lookup
+    }
 }
 
 pub fn storage() -> ResourceType {
     data(
         "storage",
         "A storage as one node sees it, with its capacity (from GET /nodes/{node}/storage).",
+        r#"data "storage" "thin" {
+  node = "pve1"
+  name = "local-lvm"
+}
+
+output "free_gib" {
+  value = floor(data.storage.thin.available / 1073741824)
+}
+"#,
         vec![
             string("node", "The node to ask.").required().pattern(patterns::NODE),
             string("name", "The storage id: `local-lvm`.").required().pattern(patterns::STORAGE_ID).pve("storage"),

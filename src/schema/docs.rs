@@ -74,9 +74,9 @@ pub fn schema_json(registry: &Registry) -> String {
 /// The reference page of one resource type or data source.
 pub fn markdown(rt: &ResourceType) -> String {
     let mut out = String::new();
-    let (what, keyword) = match rt.kind {
-        SchemaKind::Resource => ("resource", "resource"),
-        SchemaKind::Data => ("data source", "data"),
+    let what = match rt.kind {
+        SchemaKind::Resource => "resource",
+        SchemaKind::Data => "data source",
     };
     let _ = writeln!(out, "# `{}` ({what})\n", rt.qualified_name());
     let _ = writeln!(
@@ -86,7 +86,7 @@ pub fn markdown(rt: &ResourceType) -> String {
         rt.qualified_name()
     );
     let _ = writeln!(out, "{}\n", rt.description);
-    let _ = writeln!(out, "```hcl\n{keyword} \"{}\" \"example\" {{ ... }}\n```\n", rt.name);
+    let _ = writeln!(out, "## Example\n\n```hcl\n{}```\n", rt.example);
     let _ = writeln!(out, "## Attributes\n");
     attribute_table(&mut out, &rt.attributes, rt.kind);
     if !rt.blocks.is_empty() {
@@ -94,6 +94,12 @@ pub fn markdown(rt: &ResourceType) -> String {
     }
     for block in &rt.blocks {
         block_section(&mut out, block, rt.kind, 3);
+    }
+    if !rt.constraints.is_empty() {
+        out.push_str("\n## Rules\n\n");
+        for rule in &rt.constraints {
+            let _ = writeln!(out, "- {rule}");
+        }
     }
     if rt.kind == SchemaKind::Resource {
         out.push_str(UPDATE_LEGEND);

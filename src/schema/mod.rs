@@ -8,6 +8,7 @@ mod types;
 pub use types::*;
 
 mod build;
+mod constraints;
 mod container;
 mod data;
 pub mod docs;
@@ -15,4 +16,5 @@ mod pool;
 mod registry;
 mod vm;
 
+pub use constraints::{ConfigBody, Violation};
 pub use registry::registry;

@@ -18,5 +18,11 @@ pub fn pool() -> ResourceType {
             string("comment", "Free text shown in the web interface.").pve("comment"),
         ],
         blocks: vec![],
+        constraints: vec![],
+        example: r#"resource "pool" "web" {
+  id      = "web"
+  comment = "web tier"
+}
+"#,
     }
 }

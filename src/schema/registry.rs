@@ -81,6 +81,39 @@ mod tests {
     }
 
     #[test]
+    fn constraints_name_real_attributes_and_blocks() {
+        for rt in registry().resources.iter().chain(&registry().data_sources) {
+            let attributes_of = |block: Option<&str>| -> Vec<&'static str> {
+                match block {
+                    None => rt.attributes.iter().map(|a| a.name).collect(),
+                    Some(b) => rt
+                        .block(b)
+                        .unwrap_or_else(|| panic!("{}: no block {b}", rt.name))
+                        .attributes
+                        .iter()
+                        .map(|a| a.name)
+                        .collect(),
+                }
+            };
+            for rule in &rt.constraints {
+                let (block, names): (Option<&str>, Vec<&str>) = match rule {
+                    Constraint::ExactlyOneOf { block, attributes } => (*block, attributes.clone()),
+                    Constraint::Requires { block, when, then } => (*block, vec![when, then]),
+                    Constraint::OnlyInSlots { block, attribute, slots } => {
+                        regex::Regex::new(slots).unwrap_or_else(|e| panic!("{}: {e}", rt.name));
+                        assert!(matches!(rt.block(block).map(|b| &b.nesting), Some(Nesting::Slotted { .. })));
+                        (Some(*block), vec![attribute])
+                    }
+                };
+                let known = attributes_of(block);
+                for n in names {
+                    assert!(known.contains(&n), "{}: rule {rule} names unknown attribute {n}", rt.name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn slot_patterns_accept_exactly_the_proxmox_ranges() {
         let vm = registry().resource("vm").expect("vm");
         let ct = registry().resource("container").expect("container");

@@ -166,6 +166,25 @@ pub struct ResourceType {
     pub description: &'static str,
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<BlockType>,
+    /// Rules between attributes that no single attribute can state; check them with
+    /// [`ResourceType::check_constraints`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+    /// A short, complete `.pmx` example of its use, shown in the docs (tests validate it).
+    pub example: &'static str,
+}
+
+/// A rule between attributes. `block` names the nested block the rule applies to (each
+/// instance of it), or the resource's own body when `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "rule")]
+pub enum Constraint {
+    /// Exactly one of the attributes must be set.
+    ExactlyOneOf { block: Option<&'static str>, attributes: Vec<&'static str> },
+    /// When `when` is set, `then` must be set too.
+    Requires { block: Option<&'static str>, when: &'static str, then: &'static str },
+    /// An attribute of a slotted block that only some slots support (`ssd` is not for virtio).
+    OnlyInSlots { block: &'static str, attribute: &'static str, slots: &'static str },
 }
 
 impl ResourceType {

@@ -55,6 +55,49 @@ const IPCONFIG: [&str; 32] = [
 /// `ip=dhcp`, `ip=10.0.0.5/24,gw=10.0.0.1`, `ip6=auto`...: comma-separated ip/gw/ip6/gw6 keys.
 const IPCONFIG_PATTERN: &str = r"^(ip|gw|ip6|gw6)=[0-9A-Za-z.:/]+(,(ip|gw|ip6|gw6)=[0-9A-Za-z.:/]+)*$";
 
+const VM_EXAMPLE: &str = r#"data "template" "debian12" {
+  name = "debian-12-cloud"
+}
+
+resource "vm" "web" {
+  node = "pve1"
+  name = "web-1"
+  tags = ["web"]
+
+  clone {
+    source = data.template.debian12.vmid
+  }
+
+  cpu {
+    cores = 2
+  }
+
+  memory {
+    size = 2048
+  }
+
+  disk "scsi0" {
+    storage = "local-lvm"
+    size    = "32G"
+    discard = true
+  }
+
+  network "net0" {
+    bridge = "vmbr0"
+    tag    = 20
+  }
+
+  cloud_init {
+    user      = "deploy"
+    ssh_keys  = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE7QlPbG0nGQWh1kWmCz8a1l9rQZ1bY0G2d3qV5fXxYh deploy"]
+    ipconfig0 = "ip=dhcp"
+  }
+
+  agent   = true
+  started = true
+}
+"#;
+
 pub fn vm() -> ResourceType {
     ResourceType {
         name: "vm",
@@ -74,6 +117,11 @@ pub fn vm() -> ResourceType {
             serial(),
             vga(),
             startup(),
+        ],
+        example: VM_EXAMPLE,
+        constraints: vec![
+            Constraint::OnlyInSlots { block: "disk", attribute: "ssd", slots: r"^(scsi|sata|ide)\d+$" },
+            Constraint::OnlyInSlots { block: "disk", attribute: "iothread", slots: r"^(scsi|virtio)\d+$" },
         ],
     }
 }
