@@ -159,6 +159,20 @@ fn fmt_picks_pmx_and_pmxvars_and_recurses_on_request() {
     pmx(d).args(["fmt", "missing.pmx"]).assert().code(1).stderr(predicate::str::contains("no such file"));
 }
 
+#[cfg(unix)]
+#[test]
+fn fmt_follows_symbolic_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    let target = shared.path().join("common.pmx");
+    std::fs::write(&target, "x=1\n").unwrap();
+    let link = dir.path().join("common.pmx");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    pmx(dir.path()).arg("fmt").assert().success().stdout("common.pmx\n");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link must stay a link");
+    assert_eq!(read(&target), "x = 1\n");
+}
+
 #[test]
 fn fmt_json_reports_every_file() {
     let dir = tempfile::tempdir().unwrap();

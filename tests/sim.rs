@@ -140,6 +140,19 @@ async fn wire_format_and_auth() {
     assert_eq!(line, "HTTP/1.1 500 Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist");
     let line = raw_status_line(&api, "POST", "/nodes/pve1/qemu", "vmid=abc&bogus=1").await;
     assert_eq!(line, "HTTP/1.1 400 Parameter verification failed.");
+    let line = raw_status_line(&api, "GET", "/nope", "").await;
+    assert_eq!(line, "HTTP/1.1 501 Method 'GET /nope' not implemented");
+    // JSON bodies work as well as forms (booleans as true/false or 1/0).
+    let r = api
+        .http
+        .post(format!("{}/api2/json/pools", api.sim.base_url))
+        .header("Authorization", api.auth())
+        .json(&json!({"poolid": "fromjson", "comment": "c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(api.get("/pools").await[0]["poolid"], "fromjson");
     api.sim.shutdown().await;
 }
 
@@ -689,6 +702,33 @@ async fn bad_cluster_files_are_refused_with_the_reason() {
 }
 
 #[test]
+fn cli_serve_json_and_default_cluster() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"))
+        .args(["sim", "serve", "--listen", "127.0.0.1:0", "--http", "--json", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert!(v["endpoint"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert_eq!(v["token_id"], "root@pam!pmx");
+    assert_eq!(v["token_secret"].as_str().unwrap().len(), 36, "a UUID secret");
+    assert_eq!(v["fingerprint"], "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pmx")).args(["sim", "default-cluster"]).output().unwrap();
+    let cluster: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cluster["nodes"].as_array().unwrap().len(), 3);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"))
+        .args(["sim", "serve", "--listen", "127.0.0.1:0", "--fault-error-rate", "2"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--fault-error-rate must be between 0 and 1"));
+}
+
+#[test]
 fn cli_serve_prints_eval_ready_exports() {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"))
@@ -954,4 +994,26 @@ async fn conformance_responses_have_the_recorded_shapes() {
     check("lxc-destroy.DELETE.json", &del.body, &[]);
     api.sim.shutdown().await;
     assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn stopping_a_task_cancels_its_work() {
+    let api = Api::start(SimOptions { task_duration: Duration::from_millis(400), ..opts() }).await;
+    let upid = api.ok(Method::POST, "/nodes/pve1/qemu", &[("vmid", "100"), ("scsi0", "local-lvm:1")]).await;
+    let u = upid.as_str().unwrap();
+    api.ok(Method::DELETE, &format!("/nodes/pve1/tasks/{u}"), &[]).await;
+    let st = api.wait(&upid).await;
+    assert_eq!(st["exitstatus"], "interrupted by signal");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        api.call(Method::GET, "/nodes/pve1/qemu/100/config", &[]).await.status,
+        500,
+        "the create was rolled back"
+    );
+    let tasks = api.get("/cluster/tasks").await;
+    assert_eq!(tasks[0]["upid"], u);
+    assert_eq!(tasks[0]["status"], "interrupted by signal");
+    let node_tasks = api.get("/nodes/pve1/tasks?errors=1").await;
+    assert_eq!(node_tasks.as_array().unwrap().len(), 1);
+    api.sim.shutdown().await;
 }

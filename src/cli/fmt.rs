@@ -166,8 +166,11 @@ fn parse_diagnostic(path: &Path, name: &str, text: String, e: &FormatError) -> D
     )
 }
 
-/// Writes beside the file and renames over it, so a crash never leaves half a file.
+/// Writes beside the file and renames over it, so a crash never leaves half a file. A symbolic
+/// link is followed, so the link stays a link and its target is what gets formatted.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let real = std::fs::canonicalize(path)?;
+    let path = real.as_path();
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{file_name}.pmx-fmt.tmp"));

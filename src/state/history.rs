@@ -105,8 +105,19 @@ impl Store {
                 });
             }
         }
+        let mut runs: std::collections::HashMap<i64, Option<(String, String)>> = std::collections::HashMap::new();
         for (addr, serial, change, run_id, at) in snaps {
             let ev = by_key.remove(&(Some(addr.clone()), Some(serial)));
+            // A snapshot without its own event (the source side of a move) takes who from its run.
+            let from_run = match (&ev, run_id) {
+                (None, Some(id)) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = runs.entry(id) {
+                        slot.insert(self.run(id).ok().map(|r| (r.user, r.host)));
+                    }
+                    runs.get(&id).cloned().flatten()
+                }
+                _ => None,
+            };
             out.push(TimelineEntry {
                 at,
                 entry: "snapshot",
@@ -114,8 +125,16 @@ impl Store {
                 address: Some(parse_address(&addr).map_err(|e| self.bad(e))?),
                 serial: Some(serial),
                 run_id,
-                user: ev.as_ref().map(|e| e.user.clone()).unwrap_or_default(),
-                host: ev.as_ref().map(|e| e.host.clone()).unwrap_or_default(),
+                user: ev
+                    .as_ref()
+                    .map(|e| e.user.clone())
+                    .or_else(|| from_run.as_ref().map(|w| w.0.clone()))
+                    .unwrap_or_default(),
+                host: ev
+                    .as_ref()
+                    .map(|e| e.host.clone())
+                    .or_else(|| from_run.as_ref().map(|w| w.1.clone()))
+                    .unwrap_or_default(),
                 seq: ev.as_ref().map(|e| e.id).unwrap_or(i64::MAX),
                 payload: ev.and_then(|e| e.payload),
             });

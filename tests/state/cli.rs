@@ -233,3 +233,42 @@ fn default_location_is_dot_pmx_state_db() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join(".pmx/state.db").is_file());
 }
+
+/// What people read: `state show`, `history` and a refusal, as snapshots (times, ids and the
+/// host name filtered).
+#[test]
+fn human_output_snapshots() {
+    let db = support::sqlite();
+    {
+        let mut store = db.open("default");
+        store.set_actor(Actor { user: "alice".into(), host: Actor::current().host, pid: 1 });
+        let a = addr("vm.web[0]");
+        let create = Change::new(ChangeType::Created, ResourceKind::Vm, a.clone(), vm_attributes(0))
+            .node("pve1")
+            .vmid(100)
+            .fingerprint("8d5c2c1e-5d3b-4b8f-9a57-0d1f3c2b9e11")
+            .digest("3c1b2f0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b")
+            .status("running");
+        let run = store.begin_run(RunKind::Apply, "pmx apply plan.out").unwrap();
+        store.commit_changes(Some(run), vec![create]).unwrap();
+        store.finish_run(run, RunOutcome::Succeeded, None).unwrap();
+    }
+    let filters = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+        (r"\(pid \d+\)", "(pid [PID])"),
+        (r"alice@\S+ *", "alice@[HOST]  "),
+    ];
+    let with_user = |args: &[&str]| {
+        let o = pmx(&db, args).env("USER", "alice").output().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    let show = with_user(&["show", "vm.web[0]"]);
+    let history = with_user(&["history", "vm.web[0]"]);
+    let missing = with_user(&["rm", "vm.wbe[0]"]);
+    insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false, filters => filters}, {
+        insta::assert_snapshot!("state_show", show);
+        insta::assert_snapshot!("state_history", history);
+        insta::assert_snapshot!("state_rm_unknown", missing);
+    });
+}

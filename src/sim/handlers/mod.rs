@@ -110,7 +110,11 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
         }
         if result.is_ok() {
             tokio::time::sleep(sim.opts.task_duration).await;
-            result = if fails {
+            let stopped = sim.tasks.get(&upid).is_some_and(|t| t.exitstatus.is_some());
+            result = if stopped {
+                // Stopped through `DELETE .../tasks/{upid}`: the work never happens.
+                Err("interrupted by signal".to_string())
+            } else if fails {
                 Err(format!("{} failed: simulated task failure (fault injection)", plan.kind))
             } else {
                 (plan.work)(&sim, &upid)
