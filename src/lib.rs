@@ -11,6 +11,7 @@ pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod proxmox;
+pub mod refresh;
 pub mod render;
 pub mod schema;
 pub mod sim;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod fmt;
 mod graph;
 mod init;
+mod refresh;
 mod schema;
 mod sim;
 mod state;
@@ -71,6 +72,8 @@ pub enum Command {
     Apply(stubs::StubArgs),
     /// Adopt existing guests: write .pmx files and state.
     Import(stubs::StubArgs),
+    /// Read the live cluster and bring the state store up to date (discover, detect drift).
+    Refresh(refresh::RefreshArgs),
     /// Run the built-in Proxmox VE simulator.
     Sim(sim::SimArgs),
     /// Inspect and manage the state store.
@@ -205,6 +208,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => stubs::run("plan", a, &g),
         Command::Apply(a) => stubs::run("apply", a, &g),
         Command::Import(a) => stubs::run("import", a, &g),
+        Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),
         Command::Version => version::run(&g),

@@ -608,6 +608,7 @@ impl Decoder<'_> {
                                 ));
                             } else {
                                 l.ignore_changes.push(text.to_string());
+                                l.ignore_changes_at.push(Location::new(file, span));
                             }
                         }
                     }
@@ -631,23 +632,26 @@ impl Decoder<'_> {
         let header = header_span(&b);
         let (attrs, _) = self.split(file, "import", b.body, &["to", "id"], &[]);
         let mut to = None;
+        let mut to_written = false;
         let mut id = None;
         for a in attrs {
             if a.key.as_str() == "to" {
+                to_written = true;
                 to = self.static_address(file, &a);
             } else {
                 id = Some(Expr::new(a.value, file));
             }
         }
+        if !to_written {
+            self.push(missing_attr(file, header.clone(), "to", "import"));
+        }
         match (to, id) {
             (Some(to), Some(id)) => {
                 self.module.imports.push(ImportBlock { to, id, location: Location::new(file, header) })
             }
-            (None, _) if !self.diags.errors().any(|d| d.code.as_deref() == Some("pmx::config::address")) => {
-                self.push(missing_attr(file, header, "to", "import"))
-            }
             (_, None) => self.push(missing_attr(file, header, "id", "import")),
-            _ => {}
+            // A bad `to` was reported where it is written.
+            (None, Some(_)) => {}
         }
     }
 

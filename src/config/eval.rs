@@ -368,6 +368,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                                 .count()
                     };
                     let sub = &ops[i + 1..end];
+                    // Splat a borrowed list element by element: `vm.web[*].vmid` over 10,000
+                    // instances must not copy all of them first.
+                    if let Cow::Borrowed(Value::List(items)) = cur {
+                        let mut out = Vec::with_capacity(items.len());
+                        for item in items {
+                            out.push(self.apply_ops(Cow::Borrowed(item), sub)?.into_owned());
+                        }
+                        cur = Cow::Owned(Value::List(out));
+                        i = end;
+                        continue;
+                    }
                     let (value, sensitive) = cur.into_owned().unmark();
                     let result = match value {
                         Value::Unknown => Value::Unknown,

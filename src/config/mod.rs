@@ -84,6 +84,38 @@ pub fn config_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Parses the files, on several threads when there are many (a project of 100 files parses
+/// in a fraction of the time); results come back in the files' order.
+fn parse_all(dir: &Path, paths: &[PathBuf]) -> Vec<Result<syntax::ParsedFile, Box<Diagnostic>>> {
+    let parse = |path: &PathBuf| {
+        let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        syntax::parse_file(path, &name)
+    };
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if threads < 2 || paths.len() < 8 {
+        return paths.iter().map(parse).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            paths.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>())).collect();
+        let mut out = Vec::with_capacity(paths.len());
+        for (h, part) in handles.into_iter().zip(paths.chunks(chunk)) {
+            match h.join() {
+                Ok(results) => out.extend(results),
+                // A parser panic is a bug, but still no reason to crash: report the files.
+                Err(_) => out.extend(part.iter().map(|p| {
+                    Err(Box::new(
+                        Diagnostic::error(format!("internal error while parsing {}", p.display()))
+                            .with_code("pmx::config::internal"),
+                    ))
+                })),
+            }
+        }
+        out
+    })
+}
+
 /// Loads, decodes and checks the configuration in `dir`. See the module documentation.
 pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostics) {
     let mut diags = Diagnostics::new();
@@ -106,9 +138,8 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
     }
     let mut parsed = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
-    for path in &paths {
-        let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
-        match syntax::parse_file(path, &name) {
+    for result in parse_all(dir, &paths) {
+        match result {
             Ok(p) => {
                 files.push(p.source.clone());
                 parsed.push(p);

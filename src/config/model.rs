@@ -142,6 +142,9 @@ pub struct Lifecycle {
     pub create_before_destroy: bool,
     /// Attribute paths whose changes are ignored (`["tags", "disk.scsi0.size"]`), or `all`.
     pub ignore_changes: Vec<String>,
+    /// Where each `ignore_changes` entry is written (same order).
+    #[serde(skip)]
+    pub ignore_changes_at: Vec<Location>,
     pub ignore_all_changes: bool,
 }
 

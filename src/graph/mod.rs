@@ -155,3 +155,6 @@ pub fn build(config: &LoadedConfig) -> Result<ResourceGraph, Diagnostics> {
 pub fn build_with(config: &LoadedConfig, options: &BuildOptions) -> Result<ResourceGraph, Diagnostics> {
     build::Builder::new(config, options).run()
 }
+
+#[cfg(test)]
+mod tests;
