@@ -423,3 +423,15 @@ async fn connection_resets() {
     assert!(t.starts_with(&format!("GET /version at {}: ", sim.base_url)), "{t}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_task_times_out_clearly() {
+    let sim = sim(SimOptions { task_duration: Duration::from_secs(5), ..opts() }).await;
+    let c = token_client(&sim);
+    let upid = c.create_guest("pve2", &QEMU, 170, &Params::new().set("memory", 256)).await.unwrap();
+    let err = c.wait_task(&upid, &WaitOptions::with_timeout(Duration::from_millis(300))).await.unwrap_err();
+    let t = text(&err, &sim.token_secret);
+    assert!(matches!(err, Error::TaskTimeout { .. }), "{t}");
+    assert!(t.starts_with(&format!("task {upid} still running after")), "{t}");
+    sim.shutdown().await;
+}

@@ -746,6 +746,47 @@ mod tests {
         assert!(err.starts_with("GET /nodes: HTTP 200: cannot decode the response: not JSON"), "{err}");
     }
 
+    /// Answers after a pause, counting requests in flight per node.
+    struct Slow {
+        in_flight: Arc<Mutex<HashMap<String, (usize, usize)>>>,
+    }
+
+    impl HttpTransport for Slow {
+        fn send(&self, req: HttpRequest) -> BoxFuture<'_, std::result::Result<HttpResponse, TransportError>> {
+            Box::pin(async move {
+                let node = req.path.split('/').nth(2).unwrap_or("").to_string();
+                {
+                    let mut m = self.in_flight.lock().unwrap();
+                    let e = m.entry(node.clone()).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(e.0);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.in_flight.lock().unwrap().get_mut(&node).unwrap().0 -= 1;
+                Ok(resp(200, None, r#"{"data":{"uptime":1}}"#))
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn per_node_concurrency_is_bounded() {
+        let mut cfg =
+            ClientConfig::from_settings(ProviderSettings { endpoint: Some("pve1".into()), ..token() }).unwrap();
+        cfg.per_node_concurrency = 3;
+        let in_flight = Arc::new(Mutex::new(HashMap::new()));
+        let c = PveClient::with_transport(cfg, Box::new(Slow { in_flight: in_flight.clone() }));
+        let calls = (0..24).map(|i| {
+            let c = c.clone();
+            async move { c.node_status(if i % 2 == 0 { "pve1" } else { "pve2" }).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            r.unwrap();
+        }
+        let m = in_flight.lock().unwrap();
+        assert_eq!(m["pve1"].1, 3, "pve1 at most 3 at once, and the limit was reached");
+        assert_eq!(m["pve2"].1, 3, "each node has its own limit");
+    }
+
     #[tokio::test]
     async fn server_errors_retried_only_when_safe() {
         let (c, script) = client(token(), vec![resp(500, Some("oops"), ""), resp(200, None, r#"{"data":"105"}"#)]);
