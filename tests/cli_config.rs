@@ -88,7 +88,7 @@ variable "web_count"    { type = number, default = 3 }
 locals { tags = ["pmx", "web"] }
 
 data "template" "debian12" { name = "debian-12-cloud" }
-resource "pool" "web" { id = "web", comment = "web tier" }
+resource "pool" "web" { comment = "web tier" }
 
 resource "vm" "web" {
   count = var.web_count

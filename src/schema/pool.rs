@@ -10,11 +10,15 @@ pub fn pool() -> ResourceType {
         description: "A resource pool: a named group of guests and storages, the unit of permissions in Proxmox. \
                       Guests join a pool through their own `pool` attribute.",
         attributes: vec![
-            string("id", "The pool's name; `parent/child` nests pools (up to three levels).")
-                .required()
-                .pattern(patterns::POOL_ID)
-                .replace()
-                .pve("poolid"),
+            string(
+                "id",
+                "The pool's name; `parent/child` nests pools (up to three levels). When unset, the block's \
+                 name is used (`web` in `resource \"pool\" \"web\"`), so it is known only after apply.",
+            )
+            .optional_computed()
+            .pattern(patterns::POOL_ID)
+            .replace()
+            .pve("poolid"),
             string("comment", "Free text shown in the web interface.").pve("comment"),
         ],
         blocks: vec![],
