@@ -213,6 +213,9 @@ fn variable_precedence_follows_terraform() {
     std::fs::write(p.join("x.pmxvars.json"), "{\"n\": 4}").unwrap();
     assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json"]), 4, "--var-file over auto file");
     assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json", "--var", "n=5"]), 5, "--var over everything");
+    // Like Terraform, --var and --var-file apply in command-line order: the later one wins.
+    assert_eq!(count(&mut pmx(), &["--var", "n=5", "--var-file", "x.pmxvars.json"]), 4, "a later --var-file wins");
+    assert_eq!(count(&mut pmx(), &["-var", "n=6", "-var-file", "x.pmxvars.json", "-var", "n=7"]), 7, "single-dash");
 }
 
 #[test]

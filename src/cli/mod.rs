@@ -82,15 +82,56 @@ pub enum Command {
     Version,
 }
 
-/// Variable inputs shared by the commands that evaluate the configuration.
-#[derive(Debug, Clone, Default, Args)]
+/// Variable inputs shared by the commands that evaluate the configuration: `--var` and
+/// `--var-file`, kept in their command-line order because a later one wins, as in Terraform.
+/// (clap's derive would split them into two lists, so the order comes from the argument indices.)
+#[derive(Debug, Clone, Default)]
 pub struct VarArgs {
-    /// Set a variable: NAME=VALUE (repeatable; wins over every other source).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable, in order).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    pub inputs: Vec<crate::config::CliVar>,
+}
+
+impl clap::FromArgMatches for VarArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        use crate::config::CliVar;
+        let mut all: Vec<(usize, CliVar)> = Vec::new();
+        if let (Ok(Some(values)), Some(indices)) = (m.try_get_many::<String>("var"), m.indices_of("var")) {
+            all.extend(indices.zip(values).map(|(i, v)| (i, CliVar::Var(v.clone()))));
+        }
+        if let (Ok(Some(values)), Some(indices)) = (m.try_get_many::<PathBuf>("var_file"), m.indices_of("var_file")) {
+            all.extend(indices.zip(values).map(|(i, v)| (i, CliVar::File(v.clone()))));
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok(Self { inputs: all.into_iter().map(|(_, v)| v).collect() })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for VarArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new("var")
+                .long("var")
+                .value_name("NAME=VALUE")
+                .action(clap::ArgAction::Append)
+                .help("Set a variable (repeatable; a later --var or --var-file wins over an earlier one)"),
+        )
+        .arg(
+            clap::Arg::new("var_file")
+                .long("var-file")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .action(clap::ArgAction::Append)
+                .help("Read variables from a file (repeatable, applied in command-line order)"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// What every command knows about the invocation.

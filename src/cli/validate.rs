@@ -62,5 +62,5 @@ fn is_graph_level(d: &crate::diag::Diagnostic) -> bool {
 
 /// The variable inputs for the config loader (PMX_VAR_* come from the environment).
 pub(super) fn var_inputs(v: &VarArgs) -> crate::config::VarInputs {
-    crate::config::VarInputs { vars: v.vars.clone(), var_files: v.var_files.clone(), env: None, allow_missing: false }
+    crate::config::VarInputs { cli: v.inputs.clone(), env: None, allow_missing: false }
 }

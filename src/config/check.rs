@@ -6,15 +6,13 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use regex::Regex;
-
 use super::model::{BodyDef, ResourceBlock};
 use super::suggest::did_you_mean;
 use super::types::{convert, TypeConstraint};
 use super::{Value, META_ARGUMENTS};
 use crate::addr::Mode;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::schema::{Attribute, BlockType, Nesting, Presence, Registry, ResourceType};
+use crate::schema::{pattern_matches, Attribute, BlockType, Nesting, Presence, Registry, ResourceType};
 
 /// The schema of a resource or data block, if its type exists.
 pub fn schema_of<'r>(registry: &'r Registry, mode: Mode, type_name: &str) -> Option<&'r ResourceType> {
@@ -68,7 +66,56 @@ pub fn check_resource(registry: &Registry, res: &ResourceBlock, diags: &mut Diag
         true,
         diags,
     );
+    check_constraints(schema, res, &what, diags);
     true
+}
+
+impl crate::schema::ConfigBody for BodyDef {
+    fn has(&self, attribute: &str) -> bool {
+        self.attributes.contains_key(attribute)
+    }
+    fn each_block(&self, name: &str, f: &mut dyn FnMut(Option<&str>, &dyn crate::schema::ConfigBody)) {
+        for b in self.blocks.iter().filter(|b| b.name == name) {
+            f(b.label.as_ref().map(|(l, _)| l.as_str()), &b.body);
+        }
+    }
+}
+
+/// The schema's cross-attribute rules (exactly one of, requires, slot-only attributes), each
+/// reported at the attributes involved or, when none is set, at the block that lacks them.
+fn check_constraints(schema: &ResourceType, res: &ResourceBlock, what: &str, diags: &mut Diagnostics) {
+    for v in schema.check_constraints(&res.body) {
+        let (body, block_loc) = match &v.block {
+            None => (&res.body, &res.location),
+            Some((name, label)) => {
+                let found = res
+                    .body
+                    .blocks
+                    .iter()
+                    .find(|b| b.name == *name && b.label.as_ref().map(|(l, _)| l.as_str()) == label.as_deref());
+                match found {
+                    Some(b) => (&b.body, &b.location),
+                    None => (&res.body, &res.location),
+                }
+            }
+        };
+        let mut d = Diagnostic::error(format!("{what}: {}", v.message)).with_code("pmx::config::constraint");
+        let mut spans = v.attributes.iter().filter_map(|a| body.attributes.get(*a));
+        match spans.next() {
+            Some(first) => {
+                d = d.at(&first.expr.file, first.key_span.clone(), "set here");
+                for more in spans {
+                    d = d.with_related(Diagnostic::error("also set here").at(
+                        &more.expr.file,
+                        more.key_span.clone(),
+                        "set here",
+                    ));
+                }
+            }
+            None => d = d.at(&block_loc.file, block_loc.span.clone(), "in this block"),
+        }
+        diags.push(d);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -210,20 +257,6 @@ fn check_body(
             );
         }
     }
-}
-
-/// Whether `text` matches a schema pattern (None when the pattern does not compile). Patterns
-/// are compiled once per thread and never cloned: a cloned `Regex` starts with an empty match
-/// cache, which made 10,000 blocks allocate 10,000 caches.
-fn pattern_matches(pattern: &'static str, text: &str) -> Option<bool> {
-    thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<&'static str, Option<Regex>>> = Default::default();
-    }
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        let re = cache.entry(pattern).or_insert_with(|| Regex::new(pattern).ok());
-        re.as_ref().map(|re| re.is_match(text))
-    })
 }
 
 /// Checks of known values against the schema.

@@ -43,7 +43,7 @@ use indexmap::IndexMap;
 
 pub use model::Module;
 pub use value::Value;
-pub use vars::VarInputs;
+pub use vars::{CliVar, VarInputs};
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
@@ -82,6 +82,34 @@ pub fn config_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// Only the `pmx { ... }` settings of the configuration in `dir` (where state lives), for commands
+/// that must not evaluate the whole configuration to learn it. No configuration: the defaults.
+pub fn settings(dir: &Path) -> Result<model::Settings, Diagnostics> {
+    let Ok(paths) = config_files(dir) else { return Ok(model::Settings::default()) };
+    let mut diags = Diagnostics::new();
+    let mut parsed = Vec::new();
+    for path in &paths {
+        let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        match syntax::parse_file(path, &name) {
+            Ok(mut p) => {
+                let only_settings: hcl_edit::structure::Body = std::mem::take(&mut p.body)
+                    .into_iter()
+                    .filter(|s| s.as_block().is_some_and(|b| b.ident.as_str() == "pmx"))
+                    .collect();
+                p.body = only_settings;
+                parsed.push(p);
+            }
+            Err(d) => diags.push(*d),
+        }
+    }
+    let module = decode::decode(parsed, dir, &mut diags);
+    if diags.has_errors() {
+        Err(diags.sorted())
+    } else {
+        Ok(module.settings)
+    }
 }
 
 /// Loads, decodes and checks the configuration in `dir`. See the module documentation.

@@ -18,10 +18,10 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 /// Where variable values come from, besides defaults.
 #[derive(Debug, Clone, Default)]
 pub struct VarInputs {
-    /// `--var NAME=VALUE`, in command-line order (they win over everything).
-    pub vars: Vec<String>,
-    /// `--var-file FILE`, in order; relative paths are relative to the current folder.
-    pub var_files: Vec<PathBuf>,
+    /// `--var NAME=VALUE` and `--var-file FILE`, in command-line order: they win over the
+    /// environment and auto files, and a later one wins over an earlier one. Relative file paths
+    /// are relative to the current folder.
+    pub cli: Vec<CliVar>,
     /// `PMX_VAR_<name>` values; `None` reads the process environment.
     pub env: Option<Vec<(String, String)>>,
     /// Like `terraform validate`: a variable without a value is unknown rather than an error.
@@ -35,6 +35,15 @@ impl VarInputs {
             None => std::env::vars().collect(),
         }
     }
+}
+
+/// One command-line variable input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliVar {
+    /// `--var NAME=VALUE`
+    Var(String),
+    /// `--var-file FILE`
+    File(PathBuf),
 }
 
 /// One value from one source.
@@ -53,7 +62,7 @@ struct Input {
 /// Resolves every declared variable to its value (sensitive ones marked).
 pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diagnostics) -> IndexMap<String, Value> {
     let mut given: IndexMap<String, Input> = IndexMap::new();
-    // Lowest first: the environment, then auto files, then --var-file, then --var.
+    // Lowest first: the environment, then auto files, then --var and --var-file in their order.
     for (k, v) in inputs.env_vars() {
         if let Some(name) = k.strip_prefix("PMX_VAR_") {
             if module.variables.contains_key(name) {
@@ -64,10 +73,14 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
     for file in auto_var_files(dir) {
         read_var_file(module, &file, dir, &mut given, diags, true);
     }
-    for file in &inputs.var_files {
-        read_var_file(module, file, dir, &mut given, diags, false);
-    }
-    for arg in &inputs.vars {
+    for input in &inputs.cli {
+        let arg = match input {
+            CliVar::File(file) => {
+                read_var_file(module, file, dir, &mut given, diags, false);
+                continue;
+            }
+            CliVar::Var(arg) => arg,
+        };
         let Some((name, text)) = arg.split_once('=') else {
             diags.push(
                 Diagnostic::error(format!("--var {arg:?}: expected NAME=VALUE"))

@@ -804,7 +804,28 @@ impl<'c> Builder<'c> {
                 Some(s) => (&s.attributes, &s.blocks),
                 None => (&[], &[]),
             };
-            let desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
+            let mut desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
+            let unnamed: Vec<&Attribute> =
+                attrs.iter().filter(|a| a.defaults_to_block_name && !desired.contains_key(a.name)).collect();
+            for a in unnamed {
+                if r.count.is_none() && r.for_each.is_none() {
+                    desired.insert(a.name.to_string(), Value::String(addr.name.clone()));
+                } else {
+                    self.report(
+                        Diagnostic::error(format!("{addr} uses {}: set \"{}\"", repeat_word(r), a.name))
+                            .with_code("pmx::config::missing_attribute")
+                            .at(&r.location.file, r.location.span.clone(), format!("{} must be set here", a.name))
+                            .with_help(format!(
+                                "\"{}\" defaults to the block's name only without count or for_each, since every \
+                                 instance needs its own; for example {} = \"{}-${{{}}}\"",
+                                a.name,
+                                a.name,
+                                addr.name,
+                                if r.count.is_some() { "count.index" } else { "each.key" }
+                            )),
+                    );
+                }
+            }
             let inst_addr = addr.instance(key.clone());
             if !referenced {
                 // Nothing refers to this resource: no need for its expression value.
@@ -1069,6 +1090,14 @@ impl<'c> Builder<'c> {
             }
         }
         out
+    }
+}
+
+fn repeat_word(r: &crate::config::model::ResourceBlock) -> &'static str {
+    if r.count.is_some() {
+        "count"
+    } else {
+        "for_each"
     }
 }
 

@@ -136,3 +136,28 @@ fn dot_output_lists_resources_and_edges() {
     let json = render::json(&g, false);
     assert!(json["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "var.n"));
 }
+
+#[test]
+fn a_pool_without_id_takes_its_block_name() {
+    let g = graph_of(
+        r#"
+resource "pool" "web" { comment = "web tier" }
+resource "vm" "a" {
+  node = "pve1"
+  pool = pool.web.id
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(g.instances[&addr("pool.web")].attributes["id"], Value::String("web".into()));
+    assert_eq!(g.instances[&addr("vm.a")].attributes["pool"], Value::String("web".into()));
+}
+
+#[test]
+fn a_counted_pool_must_name_itself() {
+    let err = graph_of("resource \"pool\" \"web\" {\n  count = 2\n}\n").unwrap_err();
+    assert_eq!(err.len(), 1, "one problem for both instances: {}", err.render(false));
+    let text = err.render(false);
+    assert!(text.contains("pool.web uses count: set \"id\""), "{text}");
+    assert!(text.contains("count.index"), "{text}");
+}

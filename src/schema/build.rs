@@ -18,6 +18,7 @@ fn attribute(name: &'static str, ty: ValueType, description: &'static str) -> At
         pattern: None,
         hotplug: None,
         changed_by: None,
+        defaults_to_block_name: false,
     }
 }
 
@@ -44,6 +45,9 @@ impl Attribute {
     }
     pub(super) fn computed(self) -> Self {
         Attribute { presence: Presence::Computed, ..self }
+    }
+    pub(super) fn defaults_to_block_name(self) -> Self {
+        Attribute { defaults_to_block_name: true, ..self }
     }
     pub(super) fn optional_computed(self) -> Self {
         Attribute { presence: Presence::OptionalComputed, ..self }

@@ -56,10 +56,9 @@ impl ResourceType {
                     }
                 }),
                 Constraint::OnlyInSlots { block, attribute, slots } => {
-                    let Ok(re) = regex::Regex::new(slots) else { continue };
                     body.each_block(block, &mut |label, b| {
                         let Some(slot) = label else { return };
-                        if b.has(attribute) && !re.is_match(slot) {
+                        if b.has(attribute) && pattern_matches(slots, slot) == Some(false) {
                             out.push(Violation {
                                 message: format!("\"{attribute}\" is not supported on {block} \"{slot}\" (only slots matching {slots})"),
                                 block: Some((block, Some(slot.to_string()))),

@@ -18,3 +18,18 @@ mod vm;
 
 pub use constraints::{ConfigBody, Violation};
 pub use registry::registry;
+
+/// Whether `text` matches a schema pattern (None when the pattern does not compile). Patterns
+/// are compiled once per thread and never cloned: a cloned `Regex` starts with an empty match
+/// cache, and compiling per block made 10,000 blocks spend most of their time in the compiler.
+pub fn pattern_matches(pattern: &'static str, text: &str) -> Option<bool> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<&'static str, Option<regex::Regex>>> =
+            Default::default();
+    }
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        let re = cache.entry(pattern).or_insert_with(|| regex::Regex::new(pattern).ok());
+        re.as_ref().map(|re| re.is_match(text))
+    })
+}

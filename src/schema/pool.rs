@@ -13,9 +13,10 @@ pub fn pool() -> ResourceType {
             string(
                 "id",
                 "The pool's name; `parent/child` nests pools (up to three levels). When unset, the block's \
-                 name is used (`web` in `resource \"pool\" \"web\"`), so it is known only after apply.",
+                 name is used (`web` in `resource \"pool\" \"web\"`); a pool with `count` or `for_each` must \
+                 set it, so that each instance gets its own.",
             )
-            .optional_computed()
+            .defaults_to_block_name()
             .pattern(patterns::POOL_ID)
             .replace()
             .pve("poolid"),

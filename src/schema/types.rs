@@ -84,6 +84,10 @@ pub struct Attribute {
     /// for a node change, `PUT /pools/{poolid}` for pool membership...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<&'static str>,
+    /// When unset, the value is the block's name (`web` in `resource "pool" "web"`), for a
+    /// resource without `count` or `for_each`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub defaults_to_block_name: bool,
 }
 
 impl Attribute {

@@ -39,6 +39,126 @@ pub(super) fn base64sha256(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(digest)))
 }
 
+/// YAML in block style, as Terraform's `yamlencode` writes it: keys and strings double-quoted
+/// (a JSON string is a valid YAML double-quoted scalar), multi-line strings as literal blocks so
+/// that cloud-init snippets stay readable.
+pub(super) fn yamlencode(_: &FunctionContext, a: &Args) -> Result {
+    let mut out = String::new();
+    yaml_node(a.get(0), 0, &mut out);
+    Ok(Value::String(out))
+}
+
+fn yaml_node(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Sensitive(inner) => yaml_node(inner, indent, out),
+        Value::Map(m) if !m.is_empty() => {
+            for (k, v) in m {
+                out.push_str(&" ".repeat(indent));
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                yaml_value_after_key(v, indent, out);
+            }
+        }
+        Value::List(items) if !items.is_empty() => {
+            for item in items {
+                out.push_str(&" ".repeat(indent));
+                out.push('-');
+                match yaml_plain(item) {
+                    Some(inner @ (Value::Map(_) | Value::List(_))) => {
+                        // The item's first line goes right after the dash.
+                        let mut nested = String::new();
+                        yaml_node(inner, indent + 2, &mut nested);
+                        out.push(' ');
+                        out.push_str(&nested[indent + 2..]);
+                    }
+                    _ => {
+                        out.push(' ');
+                        yaml_scalar(item, indent + 2, out);
+                    }
+                }
+            }
+        }
+        scalar => yaml_scalar(scalar, indent + 2, out),
+    }
+}
+
+/// A non-empty collection, seen through a sensitive mark.
+fn yaml_plain(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Sensitive(inner) => yaml_plain(inner),
+        Value::Map(m) if !m.is_empty() => Some(v),
+        Value::List(l) if !l.is_empty() => Some(v),
+        _ => None,
+    }
+}
+
+fn yaml_value_after_key(v: &Value, indent: usize, out: &mut String) {
+    match yaml_plain(v) {
+        Some(Value::Map(_)) => {
+            out.push('\n');
+            yaml_node(v, indent + 2, out);
+        }
+        // A list under a key may sit at the key's own indentation, as Terraform writes it.
+        Some(_) => {
+            out.push('\n');
+            yaml_node(v, indent, out);
+        }
+        None => {
+            out.push(' ');
+            yaml_scalar(v, indent + 2, out);
+        }
+    }
+}
+
+/// One scalar (or empty collection) and its newline; `content_indent` is where the lines of a
+/// literal block go.
+fn yaml_scalar(v: &Value, content_indent: usize, out: &mut String) {
+    match v {
+        Value::Sensitive(inner) => yaml_scalar(inner, content_indent, out),
+        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(_) => out.push_str(&v.to_json().to_string()),
+        Value::Map(_) => out.push_str("{}"),
+        Value::List(_) => out.push_str("[]"),
+        Value::String(s) if literal_block_fits(s) => {
+            let body = s.strip_suffix('\n');
+            out.push_str(if body.is_some() { "|" } else { "|-" });
+            for line in body.unwrap_or(s).split('\n') {
+                out.push('\n');
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(content_indent));
+                    out.push_str(line);
+                }
+            }
+        }
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+    }
+    out.push('\n');
+}
+
+/// Whether a string reads back exactly from a literal block: several lines, no leading space on
+/// the first, at most one trailing newline, no trailing spaces or control characters.
+fn literal_block_fits(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && !s.ends_with("\n\n")
+        && !s.split('\n').any(|l| l.ends_with([' ', '\t']))
+        && !s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+pub(super) fn md5(_: &FunctionContext, a: &Args) -> Result {
+    Ok(Value::String(hex::encode(md5::Md5::digest(a.string(0)?.as_bytes()))))
+}
+
+pub(super) fn sha1(_: &FunctionContext, a: &Args) -> Result {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, a.string(0)?.as_bytes());
+    Ok(Value::String(hex::encode(digest.as_ref())))
+}
+
+pub(super) fn sha512(_: &FunctionContext, a: &Args) -> Result {
+    Ok(Value::String(hex::encode(sha2::Sha512::digest(a.string(0)?.as_bytes()))))
+}
+
 /// Go's `url.QueryEscape`, as Terraform uses: unreserved characters stay, spaces become `+`.
 pub(super) fn urlencode(_: &FunctionContext, a: &Args) -> Result {
     const KEEP: &percent_encoding::AsciiSet =
@@ -51,6 +171,19 @@ pub(super) fn urlencode(_: &FunctionContext, a: &Args) -> Result {
 /// it is known only after apply.
 pub(super) fn uuid(_: &FunctionContext, _: &Args) -> Result {
     Ok(Value::Unknown)
+}
+
+/// Terraform's `timestamp()`: the time of apply, so known only after apply, never a plan-time
+/// value that would make every plan differ.
+pub(super) fn timestamp(_: &FunctionContext, _: &Args) -> Result {
+    Ok(Value::Unknown)
+}
+
+/// The time the plan is made, in RFC 3339 UTC: known, and the same for every call in one run.
+pub(super) fn plantimestamp(_: &FunctionContext, _: &Args) -> Result {
+    static AT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    Ok(Value::String(at.clone()))
 }
 
 #[cfg(test)]
@@ -84,6 +217,43 @@ mod tests {
         );
         assert_eq!(ok("base64sha256", vec![s("hello")]), s("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="));
         assert_eq!(err("sha256", vec![list(vec![])]).arg, Some(0));
+    }
+
+    #[test]
+    fn more_digests() {
+        assert_eq!(ok("md5", vec![s("hello")]), s("5d41402abc4b2a76b9719d911017c592"));
+        assert_eq!(ok("sha1", vec![s("hello")]), s("aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"));
+        let sha512 = ok("sha512", vec![s("hello")]);
+        assert!(matches!(&sha512, Value::String(h) if h.starts_with("9b71d224bd62f378") && h.len() == 128));
+    }
+
+    #[test]
+    fn yaml_like_terraform() {
+        let v = map(vec![
+            ("name", s("web")),
+            ("count", n(2.0)),
+            ("tags", list(vec![s("a"), s("b")])),
+            ("users", list(vec![map(vec![("name", s("deploy")), ("sudo", Value::Bool(true))])])),
+            ("empty", list(vec![])),
+            ("none", Value::Null),
+            ("script", s("#!/bin/sh\necho \"hi\"\n")),
+            ("nested", map(vec![("k", s("v: with colon"))])),
+        ]);
+        let yaml = ok("yamlencode", vec![v]);
+        let expected = "\"name\": \"web\"\n\"count\": 2\n\"tags\":\n- \"a\"\n- \"b\"\n\"users\":\n- \"name\": \"deploy\"\n  \"sudo\": true\n\"empty\": []\n\"none\": null\n\"script\": |\n  #!/bin/sh\n  echo \"hi\"\n\"nested\":\n  \"k\": \"v: with colon\"\n";
+        assert_eq!(yaml, s(expected));
+        assert_eq!(ok("yamlencode", vec![s("plain")]), s("\"plain\"\n"));
+        assert_eq!(ok("yamlencode", vec![list(vec![list(vec![n(1.0), n(2.0)])])]), s("- - 1\n  - 2\n"));
+        assert_eq!(ok("yamlencode", vec![s("a\n b ")]), s("\"a\\n b \"\n"), "not representable as a block");
+        assert_eq!(ok("yamlencode", vec![map(vec![("k", Value::Unknown)])]), Value::Unknown);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(ok("timestamp", vec![]), Value::Unknown);
+        let Value::String(at) = ok("plantimestamp", vec![]) else { panic!("a string") };
+        assert!(chrono::DateTime::parse_from_rfc3339(&at).is_ok(), "{at}");
+        assert_eq!(ok("plantimestamp", vec![]), Value::String(at), "one time per run");
     }
 
     #[test]

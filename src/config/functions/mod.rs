@@ -417,6 +417,12 @@ static SPECS: &[FunctionSpec] = &[
     spec("sha256", "sha256(string)", "The SHA-256 digest of the string, in hex.", 1, Some(1), encoding::sha256),
     spec("urlencode", "urlencode(string)", "The string escaped for a URL query (`a b/c` → `a+b%2Fc`).", 1, Some(1), encoding::urlencode),
     spec("base64sha256", "base64sha256(string)", "The SHA-256 digest of the string, in Base64.", 1, Some(1), encoding::base64sha256),
+    spec("md5", "md5(string)", "The MD5 digest of the string, in hex.", 1, Some(1), encoding::md5),
+    spec("sha1", "sha1(string)", "The SHA-1 digest of the string, in hex.", 1, Some(1), encoding::sha1),
+    spec("sha512", "sha512(string)", "The SHA-512 digest of the string, in hex.", 1, Some(1), encoding::sha512),
+    spec("yamlencode", "yamlencode(value)", "The value as YAML (block style, strings quoted, multi-line strings as literal blocks).", 1, Some(1), encoding::yamlencode),
+    spec("timestamp", "timestamp()", "The current time (RFC 3339, UTC); known only after apply, so it never makes plans differ.", 0, Some(0), encoding::timestamp),
+    spec("plantimestamp", "plantimestamp()", "The time the plan was made (RFC 3339, UTC), the same for every call in one run.", 0, Some(0), encoding::plantimestamp),
     spec("uuid", "uuid()", "A new random UUID; known only after apply, so it never makes plans differ.", 0, Some(0), encoding::uuid),
     // filesystem
     spec("file", "file(path)", "The UTF-8 text of a file (relative to the configuration folder).", 1, Some(1), filesystem::file),
