@@ -439,6 +439,82 @@ async fn disks_are_allocated_replaced_and_capacity_is_enforced() {
 }
 
 #[tokio::test]
+async fn disks_and_volumes_move_between_storages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("cluster.json");
+    std::fs::write(
+        &cluster,
+        json!({
+            "nodes": [{"name": "n1"}],
+            "storages": [
+                {"id": "fast", "type": "lvmthin", "content": ["images", "rootdir"], "capacity_gib": 100},
+                {"id": "slow", "type": "dir", "path": "/mnt/slow", "content": ["images", "rootdir"], "capacity_gib": 9},
+                {"id": "isos", "type": "dir", "path": "/mnt/iso", "content": ["iso", "vztmpl"], "capacity_gib": 100},
+            ],
+            "templates": [{"volid": "isos:vztmpl/x.tar.zst"}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let api = Api::start(SimOptions { cluster: Some(cluster), ..opts() }).await;
+    api.run_ok(Method::POST, "/nodes/n1/qemu", &[("vmid", "100"), ("scsi0", "fast:4,iothread=1"), ("scsi1", "fast:8")])
+        .await;
+    let digest = api.get("/nodes/n1/qemu/100/config").await["digest"].as_str().unwrap().to_string();
+    let st = api
+        .wait(&api.ok(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi0"), ("storage", "slow")]).await)
+        .await;
+    assert_eq!(st["exitstatus"], "OK");
+    assert!(st["upid"].as_str().unwrap().contains(":qmmove:100:"), "{st}");
+    let cfg = api.get("/nodes/n1/qemu/100/config").await;
+    assert_eq!(cfg["scsi0"], "slow:100/vm-100-disk-0.raw,iothread=1,size=4G", "options and size kept");
+    assert_eq!(cfg["unused0"], "fast:vm-100-disk-0", "the source stays, unused");
+    assert_ne!(cfg["digest"], digest.as_str());
+    // A stale digest, the same storage, too little room, and a storage for other content fail.
+    let r = api
+        .call(
+            Method::POST,
+            "/nodes/n1/qemu/100/move_disk",
+            &[("disk", "scsi1"), ("storage", "slow"), ("digest", &digest)],
+        )
+        .await;
+    assert!(r.body["message"].as_str().unwrap().contains("file changed by other user"), "{}", r.body);
+    let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi0"), ("storage", "slow")]).await;
+    assert_eq!(r.body["message"], "you can't move to the same storage with same format\n");
+    let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi1"), ("storage", "slow")]).await;
+    assert!(r.body["message"].as_str().unwrap().contains("not enough free space on storage 'slow'"), "{}", r.body);
+    let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi1"), ("storage", "isos")]).await;
+    assert!(r.body["message"].as_str().unwrap().contains("does not support content-type 'images'"), "{}", r.body);
+    let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi9"), ("storage", "slow")]).await;
+    assert_eq!(r.status, 500, "{}", r.body);
+    // With delete=1 the source volume is freed.
+    api.run_ok(
+        Method::POST,
+        "/nodes/n1/qemu/100/move_disk",
+        &[("disk", "scsi0"), ("storage", "fast"), ("delete", "1")],
+    )
+    .await;
+    let cfg = api.get("/nodes/n1/qemu/100/config").await;
+    assert_eq!(cfg["scsi0"], "fast:vm-100-disk-2,iothread=1,size=4G");
+    assert_eq!(api.get("/nodes/n1/storage/slow/status").await["used"], 0);
+
+    // A container's volume moves only while it is stopped.
+    let create = &[("vmid", "200"), ("ostemplate", "isos:vztmpl/x.tar.zst"), ("rootfs", "fast:2")];
+    let st = api.wait(&api.ok(Method::POST, "/nodes/n1/lxc", create).await).await;
+    assert_eq!(st["exitstatus"], "WARNINGS: 1", "PVE warns about nesting: {st}");
+    api.run_ok(
+        Method::POST,
+        "/nodes/n1/lxc/200/move_volume",
+        &[("volume", "rootfs"), ("storage", "slow"), ("delete", "1")],
+    )
+    .await;
+    assert_eq!(api.get("/nodes/n1/lxc/200/config").await["rootfs"], "slow:200/vm-200-disk-0.raw,size=2G");
+    api.run_ok(Method::POST, "/nodes/n1/lxc/200/status/start", &[]).await;
+    let r = api.call(Method::POST, "/nodes/n1/lxc/200/move_volume", &[("volume", "rootfs"), ("storage", "fast")]).await;
+    assert_eq!(r.body["message"], "cannot move volumes of a running container\n");
+    api.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn lxc_lifecycle_with_warnings() {
     let api = api().await;
     let upid = api
@@ -668,8 +744,14 @@ async fn injected_resets_malformed_bodies_task_failures_and_lock_contention() {
     api.sim.shutdown().await;
 
     let api = Api::start(f(FaultConfig { lock_contention_rate: 1.0, ..Default::default() })).await;
+    let started = std::time::Instant::now();
     let r = api.call(Method::PUT, "/nodes/pve1/qemu/9000/config", &[("description", "x")]).await;
     assert_eq!(r.body["message"], "can't lock file '/var/lock/qemu-server/lock-9000.conf' - got timeout\n");
+    // Like a real contended lock, the writer waits out the lock timeout (300 ms here) first.
+    assert!(started.elapsed() >= Duration::from_millis(300), "failed after {:?}", started.elapsed());
+    let upid = api.ok(Method::POST, "/nodes/pve1/qemu/9000/clone", &[("newid", "501")]).await;
+    let st = api.wait(&upid).await;
+    assert_eq!(st["exitstatus"], "can't lock file '/var/lock/qemu-server/lock-9000.conf' - got timeout");
     api.sim.shutdown().await;
 }
 

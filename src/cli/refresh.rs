@@ -24,13 +24,15 @@ pub struct RefreshArgs {
 
 /// Provider settings and the configured state URL: from the project's `.pmx` files when there
 /// are any (the default `provider "proxmox"` block), then `PMX_*` environment variables.
-fn project_settings(args: &RefreshArgs, g: &Global) -> miette::Result<(ProviderSettings, Option<String>)> {
+fn project_settings(
+    args: &RefreshArgs,
+    g: &Global,
+) -> miette::Result<(ProviderSettings, Option<crate::config::model::StateSettings>)> {
     let has_config = config::config_files(&g.dir).map(|f| !f.is_empty()).unwrap_or(false);
     if !has_config {
         return Ok((ProviderSettings::default().with_env().into_diagnostic()?, None));
     }
-    let inputs =
-        VarInputs { vars: args.vars.vars.clone(), var_files: args.vars.var_files.clone(), ..VarInputs::default() };
+    let inputs = VarInputs { cli: args.vars.inputs.clone(), ..VarInputs::default() };
     let (loaded, diags) = config::load(&g.dir, &inputs);
     let graph = loaded.filter(|_| !diags.has_errors()).map(|l| (crate::graph::build(&l), l));
     let (graph, loaded) = match graph {
@@ -46,12 +48,12 @@ fn project_settings(args: &RefreshArgs, g: &Global) -> miette::Result<(ProviderS
             return Err(miette!("the configuration has errors; fix them before refreshing"));
         }
     };
-    let state_url = loaded.module.settings.state.as_ref().and_then(|s| s.url.clone());
+    let state_settings = loaded.module.settings.state.clone();
     let settings = match graph.providers.get("proxmox") {
         Some(p) => ProviderSettings::from_block(&p.attributes).into_diagnostic()?,
         None => ProviderSettings::default(),
     };
-    Ok((settings.with_env().into_diagnostic()?, state_url))
+    Ok((settings.with_env().into_diagnostic()?, state_settings))
 }
 
 pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
@@ -60,8 +62,8 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
     let endpoint = client_config.endpoint.clone();
     let client = PveClient::new(client_config).into_diagnostic()?;
 
-    let location = args.state.location(g, configured_state.as_deref())?;
-    let mut store = crate::state::Store::open(&location, &args.state.workspace)?;
+    let (location, workspace) = args.state.resolve(g, configured_state.as_ref())?;
+    let mut store = crate::state::Store::open(&location, &workspace)?;
     store.lock("pmx refresh", args.state.lock_timeout)?;
     let before = store.meta()?.serial;
     let run = store.begin_run(RunKind::Refresh, "pmx refresh")?;
@@ -105,7 +107,7 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
             "endpoint": endpoint,
             "pve_version": version.version,
             "state": location.to_string(),
-            "workspace": args.state.workspace,
+            "workspace": workspace,
             "run_id": run,
             "serial_before": before,
             "serial_after": after,
@@ -150,7 +152,7 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
         summary.gone.len(),
         summary.unchanged,
         location,
-        args.state.workspace,
+        workspace,
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -22,27 +22,60 @@ pub struct StateOptions {
     /// [default: .pmx/state.db in the project folder].
     #[arg(long = "state", value_name = "URL", env = "PMX_STATE_URL", hide_env_values = true, global = true)]
     pub state: Option<String>,
-    /// Workspace within the state database.
-    #[arg(long, value_name = "NAME", env = "PMX_WORKSPACE", default_value = crate::state::DEFAULT_WORKSPACE, global = true)]
-    pub workspace: String,
+    /// Workspace within the state database [default: the `pmx { state { workspace } }` setting,
+    /// else "default"].
+    #[arg(long, value_name = "NAME", env = "PMX_WORKSPACE", global = true)]
+    pub workspace: Option<String>,
     /// How long to wait for another pmx holding the workspace lock (e.g. 30s, 2m).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration, global = true)]
     pub lock_timeout: Duration,
 }
 
 impl StateOptions {
-    /// The location these options name (the `--state` flag or PMX_STATE_URL, else the default
-    /// SQLite file). A `pmx { state { url } }` block can be passed as `configured`.
-    pub fn location(&self, g: &Global, configured: Option<&str>) -> crate::state::Result<StateLocation> {
-        match self.state.as_deref().or(configured) {
-            Some(url) => StateLocation::parse(url, &g.dir),
-            None => Ok(StateLocation::default_for(&g.dir)),
+    /// Where state lives and in which workspace: `--state`/`PMX_STATE_URL` and
+    /// `--workspace`/`PMX_WORKSPACE` win, then the project's `pmx { state { url, workspace } }`
+    /// block (`configured`), then `.pmx/state.db` and the default workspace.
+    pub fn resolve(
+        &self,
+        g: &Global,
+        configured: Option<&crate::config::model::StateSettings>,
+    ) -> crate::state::Result<(StateLocation, String)> {
+        let location = match self.state.as_deref().or(configured.and_then(|c| c.url.as_deref())) {
+            Some(url) => StateLocation::parse(url, &g.dir)?,
+            None => StateLocation::default_for(&g.dir),
+        };
+        let workspace = self
+            .workspace
+            .clone()
+            .or_else(|| configured.and_then(|c| c.workspace.clone()))
+            .unwrap_or_else(|| crate::state::DEFAULT_WORKSPACE.to_string());
+        Ok((location, workspace))
+    }
+
+    /// Like [`StateOptions::resolve`], reading the project's `pmx` block only when a flag does
+    /// not already decide both.
+    fn resolve_for_project(&self, g: &Global) -> miette::Result<(StateLocation, String)> {
+        if self.state.is_some() && self.workspace.is_some() {
+            return Ok(self.resolve(g, None)?);
         }
+        let settings = crate::config::settings(&g.dir).map_err(|diags| {
+            eprint!("{}", diags.render(g.color_stderr));
+            miette::miette!(
+                "the project's pmx block has errors, so where state lives is unclear; fix them or pass --state"
+            )
+        })?;
+        Ok(self.resolve(g, settings.state.as_ref())?)
     }
 
     pub fn open(&self, g: &Global) -> miette::Result<Store> {
-        let location = self.location(g, None)?;
-        Ok(Store::open(&location, &self.workspace)?)
+        let (location, workspace) = self.resolve_for_project(g)?;
+        Ok(Store::open(&location, &workspace)?)
+    }
+
+    /// Opens the store to read it; where no state exists yet, nothing is created.
+    pub fn open_read_only(&self, g: &Global) -> miette::Result<Store> {
+        let (location, workspace) = self.resolve_for_project(g)?;
+        Ok(Store::open_read_only(&location, &workspace)?)
     }
 
     /// Opens the store and takes the workspace lock for `command`.
@@ -171,7 +204,7 @@ fn parse_address(text: &str) -> miette::Result<ResourceAddress> {
 }
 
 fn list(opts: &StateOptions, g: &Global, kind: Option<ResourceKind>, prefixes: &[String]) -> CmdResult {
-    let mut store = opts.open(g)?;
+    let mut store = opts.open_read_only(g)?;
     let all = store.list(kind)?;
     let shown: Vec<_> = all
         .into_iter()
@@ -203,7 +236,7 @@ fn list(opts: &StateOptions, g: &Global, kind: Option<ResourceKind>, prefixes: &
 
 fn show(opts: &StateOptions, g: &Global, address: &str, serial: Option<i64>) -> CmdResult {
     let address = parse_address(address)?;
-    let mut store = opts.open(g)?;
+    let mut store = opts.open_read_only(g)?;
     let value = match serial {
         Some(serial) => {
             let snap = store.snapshot_at(&address, serial)?.ok_or_else(|| {
@@ -355,7 +388,7 @@ fn who(user: &str, host: &str) -> String {
 
 fn history(opts: &StateOptions, g: &Global, address: Option<&str>, limit: i64) -> CmdResult {
     let address = address.map(parse_address).transpose()?;
-    let mut store = opts.open(g)?;
+    let mut store = opts.open_read_only(g)?;
     if let Some(a) = &address {
         if store.get(a)?.is_none() && store.snapshots(a)?.is_empty() {
             return Err(store
@@ -419,7 +452,7 @@ fn events(
     limit: Option<i64>,
 ) -> CmdResult {
     let since = since.map(parse_since).transpose()?;
-    let mut store = opts.open(g)?;
+    let mut store = opts.open_read_only(g)?;
     let events = store.events(&EventFilter { since, kind, address: None, run_id: run, limit })?;
     if g.json {
         print_json(&serde_json::json!({"workspace": store.workspace(), "events": events}));
@@ -470,8 +503,8 @@ fn unlock(opts: &StateOptions, g: &Global, id: &str) -> CmdResult {
 }
 
 fn migrate(opts: &StateOptions, g: &Global) -> CmdResult {
-    let location = opts.location(g, None)?;
-    let mut store = Store::open(&location, &opts.workspace)?;
+    let (location, workspace) = opts.resolve_for_project(g)?;
+    let mut store = Store::open(&location, &workspace)?;
     let (version, applied) = store.schema_info()?;
     if g.json {
         print_json(&serde_json::json!({
@@ -486,7 +519,7 @@ fn migrate(opts: &StateOptions, g: &Global) -> CmdResult {
 }
 
 fn pull(opts: &StateOptions, g: &Global) -> CmdResult {
-    let mut store = opts.open(g)?;
+    let mut store = opts.open_read_only(g)?;
     let export = store.pull()?;
     let text = serde_json::to_string_pretty(&export).into_diagnostic()?;
     println!("{text}");

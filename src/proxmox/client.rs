@@ -72,6 +72,9 @@ struct Call<'a> {
     idempotent: bool,
 }
 
+/// How long PVE accepts a ticket (two hours); past it, only the password gets a new one.
+const TICKET_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
 impl PveClient {
     /// A client over HTTPS (reqwest + rustls) for `cfg`.
     pub fn new(cfg: ClientConfig) -> Result<Self> {
@@ -215,7 +218,18 @@ impl PveClient {
                 let mut guard = self.inner.ticket.lock().await;
                 let fresh = guard.as_ref().is_some_and(|t| t.obtained.elapsed() < self.inner.cfg.ticket_renew_after);
                 if !fresh {
-                    *guard = Some(self.login(username, password).await?);
+                    // PVE renews a ticket that is still valid when it is passed as the password;
+                    // only when that is refused does the real password travel again.
+                    let renewed = match guard.as_ref() {
+                        Some(old) if old.obtained.elapsed() < TICKET_LIFETIME => {
+                            self.login(username, &old.ticket).await.ok()
+                        }
+                        _ => None,
+                    };
+                    *guard = Some(match renewed {
+                        Some(t) => t,
+                        None => self.login(username, password).await?,
+                    });
                 }
                 let Some(t) = guard.as_ref() else {
                     return Err(Error::Config("no ticket after login".into()));
@@ -229,7 +243,8 @@ impl PveClient {
         }
     }
 
-    /// `POST /access/ticket`: a ticket (cookie) and its CSRF token.
+    /// `POST /access/ticket` with a password or a still-valid ticket: a ticket (cookie) and its
+    /// CSRF token.
     async fn login(&self, username: &str, password: &Secret) -> Result<Ticket> {
         let params = Params::new().set("username", username).set("password", password.expose());
         let call = Call { method: Method::POST, path: "/access/ticket", params: &params, idempotent: true };
@@ -484,6 +499,25 @@ impl PveClient {
         self.maybe_task_write(Method::PUT, &path, &Params::new().set("disk", disk).set("size", size)).await
     }
 
+    /// Moves a disk (qemu `disk`, lxc `volume`: `rootfs`, `mpN`) to another storage of the same
+    /// node. The old volume is kept as `unusedN` unless `delete_source`.
+    pub async fn move_disk(
+        &self,
+        node: &str,
+        kind: &GuestKind,
+        vmid: u32,
+        disk: &str,
+        storage: &str,
+        delete_source: bool,
+    ) -> Result<Upid> {
+        let (call, disk_param) = match kind {
+            GuestKind::Lxc => ("move_volume", "volume"),
+            _ => ("move_disk", "disk"),
+        };
+        let p = Params::new().set(disk_param, disk).set("storage", storage).set_bool("delete", delete_source);
+        self.task_write(Method::POST, &format!("{}/{call}", Self::guest_path(node, kind, vmid)), &p).await
+    }
+
     /// Migrates to `target`; `online` for a running qemu guest (`restart` is used for lxc).
     pub async fn migrate(&self, node: &str, kind: &GuestKind, vmid: u32, target: &str, online: bool) -> Result<Upid> {
         let mut p = Params::new().set("target", target);
@@ -723,6 +757,32 @@ mod tests {
         assert!(s.1[1].headers.contains(&("cookie", "PVEAuthCookie=PVE:root@pam:T1".into())));
         assert!(s.1[3].headers.contains(&("cookie", "PVEAuthCookie=PVE:root@pam:T2".into())));
         assert!(s.1[3].headers.contains(&("csrfpreventiontoken", "C2".into())));
+    }
+
+    #[tokio::test]
+    async fn an_aging_ticket_is_renewed_with_itself_not_the_password() {
+        let creds = ProviderSettings {
+            username: Some("root@pam".into()),
+            password: Some(Secret::new("pw-secret-1")),
+            ..Default::default()
+        };
+        let ticket = r#"{"data":{"ticket":"PVE:root@pam:T1","CSRFPreventionToken":"C1","username":"root@pam"}}"#;
+        let ticket2 = r#"{"data":{"ticket":"PVE:root@pam:T2","CSRFPreventionToken":"C2","username":"root@pam"}}"#;
+        let version = r#"{"data":{"version":"8.2.4","release":"8.2","repoid":"faa83925"}}"#;
+        let (mut c, script) = client(
+            creds,
+            vec![resp(200, None, ticket), resp(200, None, version), resp(200, None, ticket2), resp(200, None, version)],
+        );
+        // Every ticket counts as due for renewal.
+        Arc::get_mut(&mut c.inner).expect("sole owner").cfg.ticket_renew_after = Duration::ZERO;
+        c.version().await.unwrap();
+        c.version().await.unwrap();
+        let s = script.lock().unwrap();
+        let paths: Vec<&str> = s.1.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/access/ticket", "/version", "/access/ticket", "/version"]);
+        let renewal = &s.1[2].params;
+        assert!(renewal.contains(&("password".to_string(), "PVE:root@pam:T1".to_string())), "{renewal:?}");
+        assert!(s.1[3].headers.contains(&("cookie", "PVEAuthCookie=PVE:root@pam:T2".into())));
     }
 
     #[tokio::test]

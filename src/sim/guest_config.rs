@@ -394,7 +394,7 @@ pub fn guest_volumes(g: &Guest) -> Vec<(String, String)> {
         .collect()
 }
 
-fn next_unused_key(g: &Guest) -> String {
+pub fn next_unused_key(g: &Guest) -> String {
     (0..)
         .map(|i| format!("unused{i}"))
         .find(|k| !g.config.contains_key(k) && !g.pending.contains_key(k))

@@ -63,6 +63,7 @@ pub enum Handler {
     StatusCurrent(GuestKind),
     Status(GuestKind, StatusAction),
     Resize(GuestKind),
+    MoveDisk(GuestKind),
     Migrate(GuestKind),
     Delete(GuestKind),
     PoolsList,
@@ -425,6 +426,24 @@ fn build() -> Vec<Route> {
         ),
         route(
             "POST",
+            "/nodes/{node}/qemu/{vmid}/move_disk",
+            &[
+                "disk",
+                "storage",
+                "delete",
+                "digest",
+                "format",
+                "bwlimit",
+                "target-vmid",
+                "target-disk",
+                "target-digest",
+            ],
+            &["disk"],
+            Qemu,
+            H::MoveDisk(Q),
+        ),
+        route(
+            "POST",
             "/nodes/{node}/qemu/{vmid}/migrate",
             &[
                 "target",
@@ -503,6 +522,14 @@ fn build() -> Vec<Route> {
             &["disk", "size"],
             Lxc,
             H::Resize(L),
+        ),
+        route(
+            "POST",
+            "/nodes/{node}/lxc/{vmid}/move_volume",
+            &["volume", "storage", "delete", "digest", "bwlimit", "target-vmid", "target-volume", "target-digest"],
+            &["volume"],
+            Lxc,
+            H::MoveDisk(L),
         ),
         route(
             "POST",

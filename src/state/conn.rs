@@ -62,6 +62,19 @@ pub fn open(location: &StateLocation) -> Result<AnyConnection> {
     Ok(conn)
 }
 
+/// An empty, migrated in-memory SQLite database: what a read-only command sees where no state
+/// file exists yet, so that looking at state never creates it.
+pub fn open_empty(location: &StateLocation) -> Result<AnyConnection> {
+    let sqlite = SqliteConnection::establish(":memory:").map_err(|e| StateError::Open {
+        location: location.to_string(),
+        reason: e.to_string(),
+        help: None,
+    })?;
+    let mut conn = AnyConnection::Sqlite(sqlite);
+    migrate(location, &mut conn)?;
+    Ok(conn)
+}
+
 fn pg_migration_lock(conn: &mut AnyConnection, take: bool) -> QueryResult<()> {
     let function = if take { "pg_advisory_lock" } else { "pg_advisory_unlock" };
     if let AnyConnection::Postgresql(pg) = conn {

@@ -65,7 +65,9 @@ impl Store {
             versions.sort_by_key(|v| std::cmp::Reverse(v.0)); // newest first
             for (rank, (serial, created_at)) in versions.into_iter().enumerate() {
                 let beyond_count = policy.keep_last.is_some_and(|n| rank >= n as usize);
-                let too_old = cutoff.is_some_and(|c| created_at < c);
+                // Only what is younger than max_age survives: max_age 0 takes every old version, even one
+                // written this millisecond.
+                let too_old = cutoff.is_some_and(|c| created_at <= c);
                 if (beyond_count || too_old) && !current.contains(&(address.clone(), serial)) {
                     doomed.push((address.clone(), serial));
                 }

@@ -75,6 +75,25 @@ impl Store {
         })
     }
 
+    /// Opens the store for reading only: where the SQLite file does not exist yet, an empty
+    /// in-memory store stands in, so that `pmx state list` in a new project creates nothing.
+    pub fn open_read_only(location: &StateLocation, workspace: &str) -> Result<Store> {
+        match location {
+            StateLocation::Sqlite(path) if !path.exists() => {
+                validate_workspace_name(workspace)?;
+                let mut conn = conn::open_empty(location)?;
+                let row = ensure_workspace(&mut conn, workspace).map_err(|e| StateError::db(location, e))?;
+                Ok(Store {
+                    conn,
+                    location: location.clone(),
+                    scope: Scope { workspace_id: row.id, workspace: workspace.to_string(), actor: Actor::current() },
+                    lock: None,
+                })
+            }
+            _ => Store::open(location, workspace),
+        }
+    }
+
     /// Opens a store named by URL or path (`postgres://…`, `sqlite://…`, a file path); relative
     /// paths are taken from `project_dir`. This is what a `pmx { state { url = … } }` block feeds.
     pub fn open_url(url: &str, project_dir: &std::path::Path, workspace: &str) -> Result<Store> {

@@ -226,7 +226,7 @@ fn newer_database_is_refused_by_the_binary() {
 fn default_location_is_dot_pmx_state_db() {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(PMX)
-        .args(["-C", dir.path().to_str().unwrap(), "state", "list"])
+        .args(["-C", dir.path().to_str().unwrap(), "state", "migrate"])
         .env_remove("PMX_STATE_URL")
         .output()
         .unwrap();
@@ -271,4 +271,64 @@ fn human_output_snapshots() {
         insta::assert_snapshot!("state_history", history);
         insta::assert_snapshot!("state_rm_unknown", missing);
     });
+}
+
+/// `pmx state` without `--state`: the project's `pmx { state { url, workspace } }` block decides.
+#[test]
+fn state_commands_follow_the_projects_state_block() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        "pmx {\n  state {\n    url       = \"team.db\"\n    workspace = \"ci\"\n  }\n}\n",
+    )
+    .unwrap();
+    {
+        let mut store = Store::open(&StateLocation::Sqlite(dir.path().join("team.db")), "ci").unwrap();
+        let create = Change::new(ChangeType::Created, ResourceKind::Vm, addr("vm.a"), vm_attributes(0)).vmid(100);
+        store.commit_changes(None, vec![create]).unwrap();
+    }
+    let o = Command::new(PMX)
+        .arg("-C")
+        .arg(dir.path())
+        .args(["state", "list", "--json"])
+        .env_remove("PMX_STATE_URL")
+        .env_remove("PMX_WORKSPACE")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["workspace"], "ci");
+    assert_eq!(v["resources"][0]["address"], "vm.a", "{v}");
+    assert!(!dir.path().join(".pmx").exists(), "the default location was not used");
+
+    // --workspace still wins over the block.
+    let o = Command::new(PMX)
+        .arg("-C")
+        .arg(dir.path())
+        .args(["state", "list", "--json", "--workspace", "other"])
+        .env_remove("PMX_STATE_URL")
+        .env_remove("PMX_WORKSPACE")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["workspace"], "other");
+    assert_eq!(v["resources"], serde_json::json!([]));
+}
+
+/// Looking at state that does not exist yet shows nothing and creates nothing.
+#[test]
+fn reading_missing_state_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["state", "list"][..], &["state", "history"], &["state", "events"], &["state", "list", "--json"]] {
+        let o = Command::new(PMX)
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("PMX_STATE_URL")
+            .env_remove("PMX_WORKSPACE")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(!dir.path().join(".pmx").exists(), "{args:?} created the state folder");
+    }
 }

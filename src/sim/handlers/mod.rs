@@ -97,6 +97,7 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
         let mut result: Result<usize, String> = Ok(0);
         for (kind, vmid) in &plan.locks {
             if contended {
+                tokio::time::sleep(sim.opts.lock_timeout).await;
                 result = Err(lock_timeout_message(&kind.lock_path(*vmid)));
                 break;
             }
@@ -135,6 +136,8 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
 /// Takes a guest's config lock for a synchronous write (PVE's `lock_config`).
 pub async fn lock_sync(ctx: &Ctx, kind: GuestKind, vmid: u32) -> Result<LockGuard, ApiError> {
     if ctx.sim.faults.lock_contended() {
+        // Another (imaginary) writer holds the lock: wait it out, as PVE's lock_config does.
+        tokio::time::sleep(ctx.sim.opts.lock_timeout).await;
         return Err(ApiError::server(lock_timeout_message(&kind.lock_path(vmid))));
     }
     ctx.sim
@@ -177,6 +180,7 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::Clone(k) => json(ops::clone(ctx, k)),
         H::Template(k) => json(ops::template(ctx, k).await),
         H::Resize(k) => json(ops::resize(ctx, k)),
+        H::MoveDisk(k) => json(ops::move_disk(ctx, k)),
         H::Migrate(k) => json(ops::migrate(ctx, k)),
         H::PoolsList => json(pools::list(ctx)),
         H::PoolsCreate => json(pools::create(ctx)),

@@ -1,10 +1,10 @@
-//! Guest operations beyond the lifecycle: clone, convert to template, resize, migrate.
+//! Guest operations beyond the lifecycle: clone, convert to template, resize, move a disk, migrate.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::super::guest_config::{self, disk_size, disk_volid, is_disk_key, with_size, with_volume};
+use super::super::guest_config::{self, disk_size, disk_volid, is_disk_key, next_unused_key, with_size, with_volume};
 use super::super::model::{now, Guest, GuestKind, PowerState, Volume};
 use super::super::params::parse_size;
 use super::super::seed::make_template;
@@ -326,6 +326,124 @@ pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let upid = spawn_task(
         ctx,
         TaskPlan { node, kind: "resize", id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+    );
+    Ok(json!(upid))
+}
+
+/// `POST .../qemu/{vmid}/move_disk` and `.../lxc/{vmid}/move_volume`: copies a disk to another
+/// storage of the same node. The old volume stays as `unusedN` unless `delete=1`, as in PVE.
+pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
+    let node = ctx.node()?.to_string();
+    let vmid = ctx.vmid();
+    let (disk_param, target_param) = match kind {
+        GuestKind::Qemu => ("disk", "target-disk"),
+        GuestKind::Lxc => ("volume", "target-volume"),
+    };
+    let disk = ctx.param(disk_param).unwrap_or("").to_string();
+    if ctx.param("target-vmid").is_some() || ctx.param(target_param).is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            format!("moving a disk to another guest ({target_param}/target-vmid) is not simulated"),
+        ));
+    }
+    let storage = ctx
+        .param("storage")
+        .ok_or_else(|| ApiError::param("storage", "either set 'storage' or 'target-vmid', but not both"))?
+        .to_string();
+    let delete = ctx.flag("delete").unwrap_or(false);
+    let (old_volid, old_value, size) = {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        if let Some(d) = ctx.param("digest") {
+            if d != guest_config::digest(g) {
+                return Err(ApiError::server(
+                    "detected modified configuration - file changed by other user? Try again.",
+                ));
+            }
+        }
+        if kind == GuestKind::Lxc && g.running() {
+            return Err(ApiError::server("cannot move volumes of a running container"));
+        }
+        if let Some(lock) = g.config.get("lock") {
+            return Err(ApiError::server(format!("VM is locked ({lock})")));
+        }
+        let value = g
+            .config
+            .get(&disk)
+            .filter(|_| is_disk_key(kind, &disk))
+            .ok_or_else(|| ApiError::server(format!("disk '{disk}' does not exist")))?
+            .clone();
+        let old_volid =
+            disk_volid(kind, &value).ok_or_else(|| ApiError::server(format!("disk '{disk}' has no volume to move")))?;
+        let (old_storage, _) = old_volid.split_once(':').unwrap_or_default();
+        if old_storage == storage {
+            return Err(ApiError::server("you can't move to the same storage with same format"));
+        }
+        let def = c
+            .storages
+            .get(&storage)
+            .filter(|s| s.on_node(&node))
+            .ok_or_else(|| ApiError::server(format!("storage '{storage}' does not exist")))?;
+        let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
+        if !def.supports(content) {
+            return Err(ApiError::server(format!("storage '{storage}' does not support content-type '{content}'")));
+        }
+        let size = c.volume(&node, &old_volid).map(|v| v.size).or_else(|| disk_size(kind, &value)).unwrap_or(0);
+        let used = c.storage_used(&node, &storage);
+        if used.saturating_add(size) > def.capacity {
+            return Err(ApiError::server(format!(
+                "not enough free space on storage '{storage}' to move '{disk}': requested {}, available {}",
+                super::super::model::human_size(size),
+                super::super::model::human_size(def.capacity.saturating_sub(used))
+            )));
+        }
+        (old_volid, value, size)
+    };
+    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        let mut c = sim.write();
+        let new_volid = c.next_disk_name(&node, &storage, vmid, &BTreeSet::new());
+        let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
+        c.add_volume(
+            &node,
+            Volume {
+                volid: new_volid.clone(),
+                size,
+                format: "raw".to_string(),
+                content: content.to_string(),
+                vmid: Some(vmid),
+                ctime: now(),
+            },
+        )?;
+        sim.tasks.log(upid, format!("moving disk '{old_volid}' to '{new_volid}'"));
+        {
+            let g = c.guests.get_mut(&vmid).ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
+            g.config.insert(disk.clone(), with_volume(kind, &old_value, &new_volid));
+            if !delete {
+                let unused = next_unused_key(g);
+                g.config.insert(unused, old_volid.clone());
+            }
+        }
+        if delete {
+            c.remove_volume(&node, &old_volid);
+            sim.tasks.log(upid, format!("removing volume '{old_volid}'"));
+        }
+        sim.tasks.log(upid, format!("{disk}: moved to {new_volid}"));
+        Ok(0)
+    });
+    let task_kind = match kind {
+        GuestKind::Qemu => "qmmove",
+        GuestKind::Lxc => "move_volume",
+    };
+    let upid = spawn_task(
+        ctx,
+        TaskPlan {
+            node: ctx.node()?.to_string(),
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            work,
+            cleanup: None,
+        },
     );
     Ok(json!(upid))
 }
