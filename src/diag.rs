@@ -88,6 +88,8 @@ pub struct Diagnostic {
     /// The text shown under the span.
     pub label: Option<String>,
     pub help: Option<String>,
+    /// More labelled spans in the same file as `location` (the second of two clashing attributes).
+    pub more_labels: Vec<(Range<usize>, String)>,
     /// Further places that belong to the same problem (each step of a cycle, say).
     pub related: Vec<Diagnostic>,
 }
@@ -101,6 +103,7 @@ impl Diagnostic {
             location: None,
             label: None,
             help: None,
+            more_labels: Vec::new(),
             related: Vec::new(),
         }
     }
@@ -117,6 +120,12 @@ impl Diagnostic {
     pub fn at(mut self, file: &Arc<SourceFile>, span: Range<usize>, label: impl Into<String>) -> Self {
         self.location = Some(Location::new(file, span));
         self.label = Some(label.into());
+        self
+    }
+
+    /// Another labelled span in the file of the diagnostic's location.
+    pub fn with_label(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.more_labels.push((span, label.into()));
         self
     }
 
@@ -154,6 +163,16 @@ impl Diagnostic {
                 "start": {"line": line, "column": column, "byte": l.span.start},
                 "end": {"line": end_line, "column": end_column, "byte": l.span.end},
             });
+        }
+        if let (Some(l), false) = (&self.location, self.more_labels.is_empty()) {
+            v["more_labels"] = self
+                .more_labels
+                .iter()
+                .map(|(r, label)| {
+                    let (line, column) = l.file.line_col(r.start);
+                    serde_json::json!({"label": label, "line": line, "column": column, "byte": r.start})
+                })
+                .collect();
         }
         if !self.related.is_empty() {
             v["related"] = self.related.iter().map(Diagnostic::to_json).collect();
@@ -193,7 +212,10 @@ impl miette::Diagnostic for Diagnostic {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let l = self.location.as_ref()?;
         let span = SourceSpan::from(l.span.start..l.span.end.max(l.span.start));
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span))))
+        let more = self.more_labels.iter().map(|(r, label)| {
+            LabeledSpan::new_with_span(Some(label.clone()), SourceSpan::from(r.start..r.end.max(r.start)))
+        });
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span)).chain(more)))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {

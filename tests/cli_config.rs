@@ -64,6 +64,7 @@ broken_case!(
     sensitive_output,
     many_files,
     bad_var_file,
+    broken_rules,
 );
 
 /// Every folder in tests/broken has a test above.

@@ -67,7 +67,33 @@ pub fn check_resource(registry: &Registry, res: &ResourceBlock, diags: &mut Diag
         diags,
     );
     check_constraints(schema, res, &what, diags);
+    check_named_instances(schema, res, &what, diags);
     true
+}
+
+/// An attribute that defaults to the block's name (a pool's `id`) cannot default with `count` or
+/// `for_each`: every instance would get the same name.
+fn check_named_instances(schema: &ResourceType, res: &ResourceBlock, what: &str, diags: &mut Diagnostics) {
+    let (meta, index) = match (&res.count, &res.for_each) {
+        (Some(_), _) => ("count", "count.index"),
+        (None, Some(_)) => ("for_each", "each.key"),
+        (None, None) => return,
+    };
+    for a in schema.attributes.iter().filter(|a| a.defaults_to_block_name) {
+        if res.body.attributes.contains_key(a.name) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::error(format!("{what} uses {meta}: set \"{}\"", a.name))
+                .with_code("pmx::config::missing_attribute")
+                .at(&res.location.file, res.location.span.clone(), format!("{} must be set here", a.name))
+                .with_help(format!(
+                    "\"{}\" defaults to the block's name only without count or for_each, since every instance \
+                     needs its own; for example {} = \"{}-${{{index}}}\"",
+                    a.name, a.name, res.addr.name
+                )),
+        );
+    }
 }
 
 impl crate::schema::ConfigBody for BodyDef {
@@ -100,16 +126,12 @@ fn check_constraints(schema: &ResourceType, res: &ResourceBlock, what: &str, dia
             }
         };
         let mut d = Diagnostic::error(format!("{what}: {}", v.message)).with_code("pmx::config::constraint");
-        let mut spans = v.attributes.iter().filter_map(|a| body.attributes.get(*a));
-        match spans.next() {
+        let mut set = v.attributes.iter().filter_map(|a| body.attributes.get(*a));
+        match set.next() {
             Some(first) => {
                 d = d.at(&first.expr.file, first.key_span.clone(), "set here");
-                for more in spans {
-                    d = d.with_related(Diagnostic::error("also set here").at(
-                        &more.expr.file,
-                        more.key_span.clone(),
-                        "set here",
-                    ));
+                for more in set {
+                    d = d.with_label(more.key_span.clone(), "and here");
                 }
             }
             None => d = d.at(&block_loc.file, block_loc.span.clone(), "in this block"),

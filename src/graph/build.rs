@@ -805,25 +805,10 @@ impl<'c> Builder<'c> {
                 None => (&[], &[]),
             };
             let mut desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
-            let unnamed: Vec<&Attribute> =
-                attrs.iter().filter(|a| a.defaults_to_block_name && !desired.contains_key(a.name)).collect();
-            for a in unnamed {
-                if r.count.is_none() && r.for_each.is_none() {
-                    desired.insert(a.name.to_string(), Value::String(addr.name.clone()));
-                } else {
-                    self.report(
-                        Diagnostic::error(format!("{addr} uses {}: set \"{}\"", repeat_word(r), a.name))
-                            .with_code("pmx::config::missing_attribute")
-                            .at(&r.location.file, r.location.span.clone(), format!("{} must be set here", a.name))
-                            .with_help(format!(
-                                "\"{}\" defaults to the block's name only without count or for_each, since every \
-                                 instance needs its own; for example {} = \"{}-${{{}}}\"",
-                                a.name,
-                                a.name,
-                                addr.name,
-                                if r.count.is_some() { "count.index" } else { "each.key" }
-                            )),
-                    );
+            // A resource with count or for_each must set such an attribute (the config check says so).
+            if r.count.is_none() && r.for_each.is_none() {
+                for a in attrs.iter().filter(|a| a.defaults_to_block_name) {
+                    desired.entry(a.name.to_string()).or_insert_with(|| Value::String(addr.name.clone()));
                 }
             }
             let inst_addr = addr.instance(key.clone());
@@ -1090,14 +1075,6 @@ impl<'c> Builder<'c> {
             }
         }
         out
-    }
-}
-
-fn repeat_word(r: &crate::config::model::ResourceBlock) -> &'static str {
-    if r.count.is_some() {
-        "count"
-    } else {
-        "for_each"
     }
 }
 

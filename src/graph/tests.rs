@@ -152,12 +152,3 @@ resource "vm" "a" {
     assert_eq!(g.instances[&addr("pool.web")].attributes["id"], Value::String("web".into()));
     assert_eq!(g.instances[&addr("vm.a")].attributes["pool"], Value::String("web".into()));
 }
-
-#[test]
-fn a_counted_pool_must_name_itself() {
-    let err = graph_of("resource \"pool\" \"web\" {\n  count = 2\n}\n").unwrap_err();
-    assert_eq!(err.len(), 1, "one problem for both instances: {}", err.render(false));
-    let text = err.render(false);
-    assert!(text.contains("pool.web uses count: set \"id\""), "{text}");
-    assert!(text.contains("count.index"), "{text}");
-}
