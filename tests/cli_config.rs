@@ -65,6 +65,7 @@ broken_case!(
     many_files,
     bad_var_file,
     broken_rules,
+    mixed_problems,
 );
 
 /// Every folder in tests/broken has a test above.

@@ -38,26 +38,20 @@ pub fn check(dir: &std::path::Path, vars: &VarArgs) -> Diagnostics {
                 Err(more) => diags.extend(more),
             }
         } else {
-            // Reference and cycle problems are worth reporting next to schema problems.
+            // Everything the graph finds too (wrong values, references, cycles), so that one run
+            // shows every problem; a place already reported is not reported twice.
             if let Err(more) = crate::graph::build(&config) {
-                diags.extend(Diagnostics(more.into_iter().filter(is_graph_level).collect()));
+                let seen: std::collections::HashSet<_> = diags.iter().map(place_of).collect();
+                diags.extend(Diagnostics(more.into_iter().filter(|d| !seen.contains(&place_of(d))).collect()));
             }
         }
     }
     diags.sorted()
 }
 
-/// Problems the graph finds that do not depend on values already reported as broken.
-fn is_graph_level(d: &crate::diag::Diagnostic) -> bool {
-    matches!(
-        d.code.as_deref(),
-        Some(
-            "pmx::config::undeclared"
-                | "pmx::config::cycle"
-                | "pmx::config::bad_reference"
-                | "pmx::config::undeclared_provider"
-        )
-    )
+/// Where a diagnostic points (file and span), to tell a repeat of an already reported problem.
+fn place_of(d: &crate::diag::Diagnostic) -> Option<(String, usize, usize)> {
+    d.location.as_ref().map(|l| (l.file.name.clone(), l.span.start, l.span.end))
 }
 
 /// The variable inputs for the config loader (PMX_VAR_* come from the environment).
