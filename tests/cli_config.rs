@@ -210,8 +210,10 @@ fn variable_precedence_follows_terraform() {
     };
     assert_eq!(count(&mut pmx(), &[]), 1, "default");
     assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 2, "environment over default");
+    std::fs::write(p.join("pmx.pmxvars"), "n = 8\n").unwrap();
+    assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 8, "pmx.pmxvars over environment");
     std::fs::write(p.join("a.auto.pmxvars"), "n = 3\n").unwrap();
-    assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 3, "auto file over environment");
+    assert_eq!(count(pmx().env("PMX_VAR_n", "2"), &[]), 3, "auto file over pmx.pmxvars");
     std::fs::write(p.join("x.pmxvars.json"), "{\"n\": 4}").unwrap();
     assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json"]), 4, "--var-file over auto file");
     assert_eq!(count(&mut pmx(), &["--var-file", "x.pmxvars.json", "--var", "n=5"]), 5, "--var over everything");

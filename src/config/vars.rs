@@ -239,7 +239,9 @@ fn auto_var_files(dir: &Path) -> Vec<PathBuf> {
         })
         .collect();
     files.sort();
-    files
+    // Like terraform.tfvars: pmx.pmxvars (and its JSON form) first, then the auto files.
+    let defaults = ["pmx.pmxvars", "pmx.pmxvars.json"].into_iter().map(|n| dir.join(n)).filter(|p| p.is_file());
+    defaults.chain(files).collect()
 }
 
 fn display_name(path: &Path, dir: &Path) -> String {
