@@ -435,3 +435,33 @@ async fn waiting_for_a_task_times_out_clearly() {
     assert!(t.starts_with(&format!("task {upid} still running after")), "{t}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disks_move_to_another_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("cluster.json");
+    std::fs::write(
+        &cluster,
+        serde_json::json!({
+            "nodes": [{"name": "pve1"}],
+            "storages": [
+                {"id": "local-lvm", "type": "lvmthin", "content": ["images", "rootdir"], "capacity_gib": 100},
+                {"id": "ceph", "type": "rbd", "content": ["images", "rootdir"], "capacity_gib": 100},
+            ],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let sim = sim(SimOptions { cluster: Some(cluster), ..opts() }).await;
+    let c = token_client(&sim);
+    wait_ok(&c, &c.create_guest("pve1", &QEMU, 100, &Params::new().set("scsi0", "local-lvm:2")).await.unwrap()).await;
+    wait_ok(&c, &c.move_disk("pve1", &QEMU, 100, "scsi0", "ceph", true).await.unwrap()).await;
+    let cfg = c.guest_config("pve1", &QEMU, 100).await.unwrap();
+    assert_eq!(cfg["scsi0"], "ceph:vm-100-disk-0,size=2G");
+    assert!(!cfg.contains_key("unused0"), "delete_source frees the old volume: {cfg:?}");
+    // Moving onto the storage it is on is PVE's error, named with the endpoint.
+    let err = c.move_disk("pve1", &QEMU, 100, "scsi0", "ceph", false).await.unwrap_err();
+    let t = text(&err, &sim.token_secret);
+    assert!(t.starts_with("POST /nodes/pve1/qemu/100/move_disk: HTTP 500: you can't move to the same storage"), "{t}");
+    sim.shutdown().await;
+}
