@@ -413,8 +413,9 @@ async fn disks_are_allocated_replaced_and_capacity_is_enforced() {
     )
     .await;
     let cfg = api.get("/nodes/n1/qemu/100/config").await;
-    assert_eq!(cfg["scsi0"], "small:vm-100-disk-0,size=6G");
-    assert_eq!(cfg["efidisk0"], "small:vm-100-disk-1,efitype=4m,size=4M");
+    // Named in config-key order, as qemu-server allocates them: efidisk0 before scsi0.
+    assert_eq!(cfg["efidisk0"], "small:vm-100-disk-0,efitype=4m,size=4M");
+    assert_eq!(cfg["scsi0"], "small:vm-100-disk-1,size=6G");
     let r = api.call(Method::POST, "/nodes/n1/qemu", &[("vmid", "101"), ("scsi0", "small:6")]).await;
     assert_eq!(r.status, 500);
     assert!(r.body["message"].as_str().unwrap().contains("not enough free space on storage 'small'"), "{}", r.body);
@@ -422,14 +423,14 @@ async fn disks_are_allocated_replaced_and_capacity_is_enforced() {
     let r = api.call(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "+8G")]).await;
     assert_eq!(r.status, 500, "{}", r.body);
     api.run_ok(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "+2G")]).await;
-    assert_eq!(api.get("/nodes/n1/qemu/100/config").await["scsi0"], "small:vm-100-disk-0,size=8G");
+    assert_eq!(api.get("/nodes/n1/qemu/100/config").await["scsi0"], "small:vm-100-disk-1,size=8G");
     let r = api.call(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "4G")]).await;
     assert_eq!(r.status, 500, "no shrinking");
     // Replacing a disk keeps the old volume as unused0; deleting unused0 frees it.
     api.ok(Method::PUT, "/nodes/n1/qemu/100/config", &[("scsi0", "small:1")]).await;
     let cfg = api.get("/nodes/n1/qemu/100/config").await;
     assert_eq!(cfg["scsi0"], "small:vm-100-disk-2,size=1G");
-    assert_eq!(cfg["unused0"], "small:vm-100-disk-0");
+    assert_eq!(cfg["unused0"], "small:vm-100-disk-1");
     api.ok(Method::PUT, "/nodes/n1/qemu/100/config", &[("delete", "unused0")]).await;
     let status = api.get("/nodes/n1/storage/small/status").await;
     assert_eq!(status["used"], (1u64 << 30) + (4 << 20));
@@ -1020,7 +1021,7 @@ async fn conformance_responses_have_the_recorded_shapes() {
     check("version.GET.json", &get("/version").await, &[]);
     check("nodes.GET.json", &get("/nodes").await, &[]);
     check("cluster-resources.GET.json", &get("/cluster/resources").await, &[]);
-    check("cluster-resources-type-vm.GET.json", &get("/cluster/resources?type=vm").await, &["hastate", "memhost"]);
+    check("cluster-resources-type-vm.GET.json", &get("/cluster/resources?type=vm").await, &["hastate"]);
     check("cluster-nextid.GET.json", &get("/cluster/nextid").await, &[]);
     check("cluster-nextid-error-400.GET.json", &get("/cluster/nextid?vmid=100").await, &[]);
     check("nodes-qemu-empty.GET.json", &get("/nodes/pve3/qemu").await, &[]);
@@ -1097,5 +1098,94 @@ async fn stopping_a_task_cancels_its_work() {
     assert_eq!(tasks[0]["status"], "interrupted by signal");
     let node_tasks = api.get("/nodes/pve1/tasks?errors=1").await;
     assert_eq!(node_tasks.as_array().unwrap().len(), 1);
+    api.sim.shutdown().await;
+}
+
+/// Behaviours a reviewer compared with qemu-server and pve-container, one request each.
+#[tokio::test]
+async fn create_clone_pool_and_power_details_follow_pve() {
+    let api = Api::start(SimOptions { task_duration: Duration::from_millis(400), ..opts() }).await;
+    // A bare size takes create's default storage; create writes PVE's default boot order.
+    api.run_ok(
+        Method::POST,
+        "/nodes/pve1/qemu",
+        &[
+            ("vmid", "700"),
+            ("scsi0", "8"),
+            ("storage", "local-lvm"),
+            ("net0", "virtio,bridge=vmbr0"),
+            ("ide2", "local-lvm:cloudinit"),
+        ],
+    )
+    .await;
+    let cfg = api.get("/nodes/pve1/qemu/700/config").await;
+    assert_eq!(cfg["scsi0"], "local-lvm:vm-700-disk-0,size=8G");
+    assert_eq!(cfg["boot"], "order=scsi0;ide2;net0");
+    let r = api.call(Method::POST, "/nodes/pve1/qemu", &[("vmid", "701"), ("scsi0", "8")]).await;
+    assert!(r.body.to_string().contains("no storage ID specified"), "{}", r.body);
+    // Volumes that are not there, and import-from with a size, are refused.
+    for bad in ["local-lvm:vm-9000-disk-7", "local-lvm:-5", "local-lvm:8,import-from=local:iso/nope.img"] {
+        let r = api.call(Method::PUT, "/nodes/pve1/qemu/700/config", &[("scsi1", bad)]).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let r = api.call(Method::PUT, "/nodes/pve1/qemu/700/config", &[]).await;
+    assert_eq!(r.body["message"], "no options specified\n");
+
+    // Unnamed guests show as "VM <vmid>"; maxdisk is the boot disk's size.
+    api.run_ok(
+        Method::POST,
+        "/nodes/pve1/qemu",
+        &[("vmid", "600"), ("efidisk0", "local-lvm:1"), ("scsi0", "local-lvm:8")],
+    )
+    .await;
+    let st = api.get("/nodes/pve1/qemu/600/status/current").await;
+    assert_eq!(st["name"], "VM 600");
+    assert_eq!(st["maxdisk"], 8u64 << 30);
+    let cfg = api.get("/nodes/pve1/qemu/600/config").await;
+    assert_eq!(cfg["efidisk0"], "local-lvm:vm-600-disk-0,size=4M");
+
+    // Two clones of one stopped template run side by side (the source is locked shared).
+    let a = api.ok(Method::POST, "/nodes/pve1/qemu/9000/clone", &[("newid", "800")]).await;
+    let b = api.ok(Method::POST, "/nodes/pve1/qemu/9000/clone", &[("newid", "801"), ("full", "1")]).await;
+    assert_eq!(api.wait(&a).await["exitstatus"], "OK");
+    assert_eq!(api.wait(&b).await["exitstatus"], "OK");
+    api.run_ok(Method::POST, "/nodes/pve1/qemu/600/clone", &[("newid", "602")]).await;
+    assert_eq!(api.get("/nodes/pve1/qemu/602/config").await["name"], "Copy-of-VM-600");
+    let r = api.call(Method::POST, "/nodes/pve1/qemu/9000/clone", &[("newid", "803"), ("format", "qcow2")]).await;
+    assert_eq!(r.body["message"], "parameter 'format' not allowed for linked clones\n");
+
+    // Pools: adding a member twice, and asking for a pool that is not there.
+    api.ok(Method::POST, "/pools", &[("poolid", "p1")]).await;
+    api.ok(Method::PUT, "/pools", &[("poolid", "p1"), ("vms", "600")]).await;
+    let r = api.call(Method::PUT, "/pools", &[("poolid", "p1"), ("vms", "600")]).await;
+    assert_eq!(r.body["message"], "VM 600 is already a pool member\n");
+    let r = api.call(Method::GET, "/pools", &[("poolid", "nope")]).await;
+    assert_eq!(r.body["message"], "pool 'nope' does not exist\n");
+
+    // A stopped VM's shutdown is an OK task; a running VM with local disks migrates live only
+    // with with-local-disks.
+    let st = api.wait(&api.ok(Method::POST, "/nodes/pve1/qemu/600/status/shutdown", &[]).await).await;
+    assert_eq!(st["exitstatus"], "OK");
+    api.run_ok(Method::POST, "/nodes/pve1/qemu/600/status/start", &[]).await;
+    let st = api
+        .wait(&api.ok(Method::POST, "/nodes/pve1/qemu/600/migrate", &[("target", "pve2"), ("online", "1")]).await)
+        .await;
+    assert!(st["exitstatus"].as_str().unwrap().contains("without with-local-disks option"), "{st}");
+    api.run_ok(
+        Method::POST,
+        "/nodes/pve1/qemu/600/migrate",
+        &[("target", "pve2"), ("online", "1"), ("with-local-disks", "1")],
+    )
+    .await;
+
+    // A container's rootfs cannot be deleted.
+    let ct = &[
+        ("vmid", "900"),
+        ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
+        ("storage", "local-lvm"),
+    ];
+    api.wait(&api.ok(Method::POST, "/nodes/pve2/lxc", ct).await).await;
+    let r = api.call(Method::PUT, "/nodes/pve2/lxc/900/config", &[("delete", "rootfs")]).await;
+    assert_eq!(r.body["message"], "unable to delete required option 'rootfs'\n");
     api.sim.shutdown().await;
 }

@@ -218,6 +218,7 @@ pub fn normalise_net(kind: GuestKind, value: &str, mac: impl FnOnce() -> String)
 }
 
 /// Disk allocation requested by a config value like `local-lvm:8`.
+#[derive(Debug)]
 pub struct DiskRequest {
     pub storage: String,
     pub size: u64,
@@ -232,12 +233,26 @@ fn disk_default_key(kind: GuestKind) -> &'static str {
     }
 }
 
-/// Parses a disk value; a `STORAGE:SIZE` file asks for a new volume.
-pub fn disk_request(kind: GuestKind, key: &str, value: &str) -> Result<(PropertyString, Option<DiskRequest>), String> {
+/// Parses a disk value; a `STORAGE:SIZE` file (or a bare `SIZE` with a default storage, PVE's
+/// `$NEW_DISK_RE`) asks for a new volume.
+pub fn disk_request(
+    kind: GuestKind,
+    key: &str,
+    value: &str,
+    default_storage: Option<&str>,
+) -> Result<(PropertyString, Option<DiskRequest>), String> {
     let dk = disk_default_key(kind);
     let ps = PropertyString::parse(value, Some(dk)).map_err(|e| format!("invalid format - {e}"))?;
     let Some(file) = ps.get(dk).map(str::to_string) else { return Err(format!("invalid format - missing {dk}")) };
-    let Some((storage, rest)) = file.split_once(':') else { return Ok((ps, None)) };
+    let bare_size = !file.is_empty() && !file.contains(':') && file.parse::<f64>().is_ok();
+    let (storage, rest) = match (file.split_once(':'), bare_size) {
+        (Some(parts), _) => parts,
+        (None, true) => match default_storage {
+            Some(storage) => (storage, file.as_str()),
+            None => return Err("no storage ID specified (and no default storage)".to_string()),
+        },
+        (None, false) => return Ok((ps, None)),
+    };
     let fixed = match key {
         "efidisk0" => Some(4u64 << 20),
         "tpmstate0" => Some(4 << 20),
@@ -251,14 +266,59 @@ pub fn disk_request(kind: GuestKind, key: &str, value: &str) -> Result<(Property
         return Ok((ps, None));
     }
     let gib: f64 = rest.parse().map_err(|_| format!("invalid format - bad size '{rest}'"))?;
-    let mut size = fixed.unwrap_or((gib * (1u64 << 30) as f64) as u64);
-    if size == 0 && ps.get("import-from").is_none() {
-        return Err(format!("invalid size '{rest}' for new volume"));
+    let size = fixed.unwrap_or((gib * (1u64 << 30) as f64) as u64);
+    match (ps.get("import-from").is_some(), size == 0 && fixed.is_none()) {
+        (true, false) => {
+            Err("'import-from' requires special syntax - use <storage ID>:0,import-from=<source>".to_string())
+        }
+        (false, true) => Err(format!("invalid size '{rest}' for new volume")),
+        // The size of an import comes from its source.
+        _ => Ok((ps, Some(DiskRequest { storage: storage.to_string(), size, cloudinit: false }))),
     }
-    if size == 0 {
-        size = 2 << 30;
+}
+
+/// What qemu-server's create_vm writes as `boot` when none is given (get_default_bootdevices):
+/// the first hard disk, the first CD-ROM (cloud-init drives count), then the first NIC, each in
+/// PVE's drive order (ide, sata, scsi, virtio). None when the guest has none of them.
+pub fn default_boot_order(config: &BTreeMap<String, String>) -> Option<String> {
+    let mut drives: Vec<&String> = config
+        .keys()
+        .filter(|k| is_disk_key(GuestKind::Qemu, k) && !k.starts_with("efidisk") && !k.starts_with("tpmstate"))
+        .collect();
+    drives.sort_by_key(|k| drive_order(k));
+    let is_cdrom = |k: &&String| config[*k].contains("media=cdrom") || config[*k].contains("cloudinit");
+    let mut order: Vec<String> = Vec::new();
+    order.extend(drives.iter().find(|k| !is_cdrom(k)).map(|k| k.to_string()));
+    order.extend(drives.iter().find(|k| is_cdrom(k)).map(|k| k.to_string()));
+    let mut nets: Vec<&String> = config.keys().filter(|k| is_net_key(k)).collect();
+    nets.sort_by_key(|k| k[3..].parse::<u32>().unwrap_or(u32::MAX));
+    order.extend(nets.first().map(|k| k.to_string()));
+    (!order.is_empty()).then(|| format!("order={}", order.join(";")))
+}
+
+/// The disk PVE reports sizes for (`bootdisk_size`): the first disk of the boot order, else the
+/// legacy `bootdisk`; for a guest with neither, the first hard disk in drive order.
+pub fn boot_disk(config: &BTreeMap<String, String>) -> Option<&String> {
+    let usable = |k: &str| {
+        config
+            .get(k)
+            .filter(|v| is_disk_key(GuestKind::Qemu, k) && !v.contains("media=cdrom") && !v.contains("cloudinit"))
+    };
+    if let Some(boot) = config.get("boot") {
+        let order = boot.strip_prefix("order=").unwrap_or(boot);
+        if let Some(v) = order.split(';').find_map(|d| usable(d.trim())) {
+            return Some(v);
+        }
     }
-    Ok((ps, Some(DiskRequest { storage: storage.to_string(), size, cloudinit: false })))
+    if let Some(v) = config.get("bootdisk").and_then(|d| usable(d)) {
+        return Some(v);
+    }
+    let mut drives: Vec<&String> = config
+        .keys()
+        .filter(|k| usable(k).is_some() && !k.starts_with("efidisk") && !k.starts_with("tpmstate"))
+        .collect();
+    drives.sort_by_key(|k| drive_order(k));
+    drives.first().and_then(|k| config.get(*k))
 }
 
 fn drive_order(key: &str) -> (u8, u32) {
@@ -285,6 +345,16 @@ pub struct Prepared {
     pub new_volumes: Vec<Volume>,
 }
 
+/// How [`prepare`] treats disks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrepareOptions<'a> {
+    /// Create's `storage` parameter: where a bare size (`scsi0=8`) is allocated.
+    pub default_storage: Option<&'a str>,
+    /// Seeding from a cluster file: a named volume that does not exist yet is created rather
+    /// than refused.
+    pub adopt_missing_volumes: bool,
+}
+
 /// Normalises `updates` for guest `vmid` on `node`, allocating volume names (not yet recorded).
 pub fn prepare(
     cluster: &Cluster,
@@ -293,20 +363,30 @@ pub fn prepare(
     vmid: u32,
     updates: &BTreeMap<String, String>,
     mac: &mut dyn FnMut() -> String,
+    opts: PrepareOptions<'_>,
 ) -> Result<Prepared, (String, String)> {
     let mut set = BTreeMap::new();
     let mut new_volumes = Vec::new();
     let mut reserved = BTreeSet::new();
-    // Volumes are named in PVE's drive order (ide, sata, scsi, virtio, efidisk, tpmstate; rootfs, mp).
+    // Volumes are named in the order PVE allocates them: a VM's disks by config key (efidisk0
+    // before scsi0, as qemu-server's create_disks walks them), a container's rootfs before its mps.
     let mut ordered: Vec<(&String, &String)> = updates.iter().collect();
-    ordered.sort_by_key(|(k, _)| drive_order(k));
+    if kind == GuestKind::Lxc {
+        ordered.sort_by_key(|(k, _)| drive_order(k));
+    }
     for (key, value) in ordered {
         let err = |m: String| (key.clone(), m);
         let v = if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?
         } else if is_disk_key(kind, key) {
-            let (mut ps, req) = disk_request(kind, key, value).map_err(err)?;
-            if let Some(req) = req {
+            let (mut ps, req) = disk_request(kind, key, value, opts.default_storage).map_err(err)?;
+            if let Some(mut req) = req {
+                if let Some(source) = ps.get("import-from").map(str::to_string) {
+                    match cluster.volume(node, &source) {
+                        Some(vol) => req.size = vol.size.max(1 << 20),
+                        None => return Err(err(format!("cannot import from '{source}' - volume does not exist"))),
+                    }
+                }
                 let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
                 let def = cluster
                     .storages
@@ -348,8 +428,24 @@ pub fn prepare(
                     if ps.get("size").is_none() && vol.content != "iso" {
                         ps.set("size", size_string(vol.size));
                     }
-                } else if file.contains(":iso/") && ps.get("media").is_none() {
-                    ps.set("media", "cdrom");
+                    if file.contains(":iso/") && ps.get("media").is_none() {
+                        ps.set("media", "cdrom");
+                    }
+                } else if file.contains(':') && opts.adopt_missing_volumes {
+                    let size = ps.get("size").and_then(parse_size).map_or(0, |(b, _)| b);
+                    let content = if kind == GuestKind::Lxc { "rootdir" } else { "images" };
+                    new_volumes.push(Volume {
+                        volid: file.clone(),
+                        size,
+                        format: "raw".into(),
+                        content: content.into(),
+                        vmid: Some(vmid),
+                        ctime: now(),
+                    });
+                } else if file.contains(':') {
+                    // PVE asks the storage for the volume's size, which fails for a volume that
+                    // is not there.
+                    return Err(err(format!("volume '{file}' does not exist")));
                 }
             }
             render_sorted_disk(&ps, disk_default_key(kind))
@@ -437,7 +533,16 @@ pub fn apply_update(
     if !errors.is_empty() {
         return Err(ApiError::params(errors));
     }
-    let prepared = prepare(cluster, kind, &node, vmid, &updates, mac).map_err(|(k, m)| ApiError::param(&k, m))?;
+    if updates.is_empty() && deletes.is_empty() && reverts.is_empty() {
+        return Err(ApiError::server("no options specified"));
+    }
+    if kind == GuestKind::Lxc {
+        if let Some(required) = deletes.iter().find(|k| k.as_str() == "rootfs") {
+            return Err(ApiError::server(format!("unable to delete required option '{required}'")));
+        }
+    }
+    let prepared = prepare(cluster, kind, &node, vmid, &updates, mac, PrepareOptions::default())
+        .map_err(|(k, m)| ApiError::param(&k, m))?;
     for vol in &prepared.new_volumes {
         if let Err(m) = cluster.add_volume(&node, vol.clone()) {
             for added in &prepared.new_volumes {
@@ -557,10 +662,15 @@ mod tests {
 
     #[test]
     fn disk_requests() {
-        let (_, req) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,iothread=1").unwrap();
+        let (_, req) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,iothread=1", None).unwrap();
         let req = req.unwrap();
         assert_eq!((req.storage.as_str(), req.size), ("local-lvm", 8 << 30));
-        let (_, none) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=8G").unwrap();
+        let (_, none) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=8G", None).unwrap();
+        let (_, bare) = disk_request(GuestKind::Qemu, "scsi0", "8", Some("local-lvm")).unwrap();
+        assert_eq!(bare.map(|r| (r.storage, r.size)), Some(("local-lvm".to_string(), 8 << 30)));
+        assert!(disk_request(GuestKind::Qemu, "scsi0", "8", None).unwrap_err().contains("no storage ID specified"));
+        let import = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,import-from=local:iso/x.img", None);
+        assert!(import.unwrap_err().contains("requires special syntax"));
         assert!(none.is_none());
     }
 }

@@ -175,32 +175,43 @@ impl Tasks {
 
 /// The per-guest config locks (PVE's `flock` on `lock-<vmid>.conf`).
 pub struct Locks {
-    table: Mutex<HashMap<u32, Arc<tokio::sync::Mutex<()>>>>,
+    table: Mutex<HashMap<u32, Arc<tokio::sync::RwLock<()>>>>,
     runtime: tokio::runtime::Handle,
 }
 
-pub type LockGuard = tokio::sync::OwnedMutexGuard<()>;
+/// A held config lock: exclusive (`lock_config`) or shared (`lock_config_shared`, which PVE
+/// takes on a stopped clone source so that several clones of one template run side by side).
+pub enum LockGuard {
+    Exclusive(#[allow(dead_code)] tokio::sync::OwnedRwLockWriteGuard<()>),
+    Shared(#[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>),
+}
 
 impl Locks {
     pub fn new(runtime: tokio::runtime::Handle) -> Self {
         Locks { table: Mutex::new(HashMap::new()), runtime }
     }
 
-    fn slot(&self, vmid: u32) -> Arc<tokio::sync::Mutex<()>> {
+    fn slot(&self, vmid: u32) -> Arc<tokio::sync::RwLock<()>> {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         t.entry(vmid).or_default().clone()
     }
 
-    /// Waits up to `timeout` for the lock; None means PVE's "got timeout".
+    /// Waits up to `timeout` for the exclusive lock; None means PVE's "got timeout".
     pub async fn acquire(&self, vmid: u32, timeout: Duration) -> Option<LockGuard> {
         let slot = self.slot(vmid);
-        tokio::time::timeout(timeout, slot.lock_owned()).await.ok()
+        tokio::time::timeout(timeout, slot.write_owned()).await.ok().map(LockGuard::Exclusive)
     }
 
-    /// Holds the lock for `d` (immediately if it is free, else as soon as it is).
+    /// Waits up to `timeout` for a shared lock: other shared holders are fine, an exclusive one is not.
+    pub async fn acquire_shared(&self, vmid: u32, timeout: Duration) -> Option<LockGuard> {
+        let slot = self.slot(vmid);
+        tokio::time::timeout(timeout, slot.read_owned()).await.ok().map(LockGuard::Shared)
+    }
+
+    /// Holds the exclusive lock for `d` (immediately if it is free, else as soon as it is).
     pub fn hold(&self, vmid: u32, d: Duration) {
         let slot = self.slot(vmid);
-        match slot.clone().try_lock_owned() {
+        match slot.clone().try_write_owned() {
             Ok(guard) => {
                 self.runtime.spawn(async move {
                     tokio::time::sleep(d).await;
@@ -209,7 +220,7 @@ impl Locks {
             }
             Err(_) => {
                 self.runtime.spawn(async move {
-                    let guard = slot.lock_owned().await;
+                    let guard = slot.write_owned().await;
                     tokio::time::sleep(d).await;
                     drop(guard);
                 });

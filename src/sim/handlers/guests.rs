@@ -156,8 +156,16 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         updates.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
     }
     let mut mac = || sim.mac();
-    let prepared =
-        guest_config::prepare(&c, kind, &node, vmid, &updates, &mut mac).map_err(|(k, m)| ApiError::param(&k, m))?;
+    let prepared = guest_config::prepare(
+        &c,
+        kind,
+        &node,
+        vmid,
+        &updates,
+        &mut mac,
+        guest_config::PrepareOptions { default_storage: ctx.param("storage"), adopt_missing_volumes: false },
+    )
+    .map_err(|(k, m)| ApiError::param(&k, m))?;
     let mut added: Vec<String> = Vec::new();
     for vol in &prepared.new_volumes {
         if let Err(m) = c.add_volume(&node, vol.clone()) {
@@ -169,6 +177,11 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         added.push(vol.volid.clone());
     }
     let mut config = prepared.set;
+    if kind == GuestKind::Qemu && !config.contains_key("boot") {
+        if let Some(order) = guest_config::default_boot_order(&config) {
+            config.insert("boot".into(), order);
+        }
+    }
     config.insert("lock".into(), "create".into());
     c.guests.insert(
         vmid,
@@ -213,6 +226,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             kind: task_kind,
             id: vmid.to_string(),
             locks: vec![(kind, vmid)],
+            shared_locks: vec![],
             work,
             cleanup: Some(cleanup),
         },
@@ -280,7 +294,15 @@ pub async fn config_post(ctx: &Ctx) -> ApiResult {
     });
     let upid = spawn_task(
         ctx,
-        TaskPlan { node, kind: "qmconfig", id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+        TaskPlan {
+            node,
+            kind: "qmconfig",
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            shared_locks: vec![],
+            work,
+            cleanup: None,
+        },
     );
     if let Some(delay) = ctx.param("background_delay").and_then(|v| v.parse::<u64>().ok()) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(delay);
@@ -328,7 +350,8 @@ pub fn status_current(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             v["agent"] = json!(u8::from(agent));
             if g.running() {
                 v["pid"] = json!(10_000 + g.vmid);
-                v["running-machine"] = json!("pc-i440fx-9.2+pve1");
+                let q35 = g.config.get("machine").is_some_and(|m| m.contains("q35"));
+                v["running-machine"] = json!(if q35 { "pc-q35-9.2+pve1" } else { "pc-i440fx-9.2+pve1" });
                 v["running-qemu"] = json!("9.2.0");
             }
         }
@@ -391,7 +414,14 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
         if action == StatusAction::Start && g.is_template() {
             return Err(ApiError::server("you can't start a vm if it's a template"));
         }
-        if matches!(action, StatusAction::Shutdown | StatusAction::Reboot) && !g.running() {
+        // qemu-server's vm_shutdown has no such check (its task just ends OK); reboot and
+        // pve-container's shutdown refuse a stopped guest.
+        let refused = match action {
+            StatusAction::Reboot => true,
+            StatusAction::Shutdown => kind == GuestKind::Lxc,
+            _ => false,
+        };
+        if refused && !g.running() {
             return Err(ApiError::server(format!("{} {vmid} not running", who(kind))));
         }
     }
@@ -446,6 +476,7 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
             kind: action_task_kind(kind, action),
             id: vmid.to_string(),
             locks: vec![(kind, vmid)],
+            shared_locks: vec![],
             work,
             cleanup: None,
         },
@@ -498,7 +529,15 @@ pub fn delete(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let task_kind = if kind == GuestKind::Qemu { "qmdestroy" } else { "vzdestroy" };
     let upid = spawn_task(
         ctx,
-        TaskPlan { node, kind: task_kind, id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+        TaskPlan {
+            node,
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            shared_locks: vec![],
+            work,
+            cleanup: None,
+        },
     );
     Ok(json!(upid))
 }

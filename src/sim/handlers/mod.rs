@@ -79,6 +79,8 @@ pub struct TaskPlan {
     pub id: String,
     /// Config locks held for the task's whole run.
     pub locks: Vec<(GuestKind, u32)>,
+    /// Shared config locks held for the task's whole run (a stopped clone source).
+    pub shared_locks: Vec<(GuestKind, u32)>,
     pub work: Work,
     /// Undo on failure (e.g. drop a half-created guest).
     pub cleanup: Option<Cleanup>,
@@ -88,20 +90,26 @@ pub struct TaskPlan {
 pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
     let sim = ctx.sim.clone();
     let upid = sim.tasks.create(&plan.node, plan.kind, &plan.id, &ctx.starter());
-    let contended = !plan.locks.is_empty() && sim.faults.lock_contended();
+    let contended = !(plan.locks.is_empty() && plan.shared_locks.is_empty()) && sim.faults.lock_contended();
     let fails = sim.faults.task_fails();
     let task_upid = upid.clone();
     tokio::spawn(async move {
         let upid = task_upid;
         let mut guards: Vec<LockGuard> = Vec::new();
         let mut result: Result<usize, String> = Ok(0);
-        for (kind, vmid) in &plan.locks {
+        let wanted = plan.shared_locks.iter().map(|l| (l, true)).chain(plan.locks.iter().map(|l| (l, false)));
+        for ((kind, vmid), shared) in wanted {
             if contended {
                 tokio::time::sleep(sim.opts.lock_timeout).await;
                 result = Err(lock_timeout_message(&kind.lock_path(*vmid)));
                 break;
             }
-            match sim.locks.acquire(*vmid, sim.opts.lock_timeout).await {
+            let got = if shared {
+                sim.locks.acquire_shared(*vmid, sim.opts.lock_timeout).await
+            } else {
+                sim.locks.acquire(*vmid, sim.opts.lock_timeout).await
+            };
+            match got {
                 Some(g) => guards.push(g),
                 None => {
                     result = Err(lock_timeout_message(&kind.lock_path(*vmid)));

@@ -39,14 +39,20 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("pool '{pool}' does not exist")));
         }
     }
+    if let Some(lock) = src.config.get("lock") {
+        return Err(ApiError::server(format!("VM is locked ({lock})")));
+    }
+    let source_running = src.running();
     let full = ctx.flag("full").unwrap_or(!src.is_template());
     if !full && !src.is_template() {
         return Err(ApiError::server(
             "Linked clone feature is not supported for non-template guests - use a full clone",
         ));
     }
-    if !full && ctx.param("storage").is_some() {
-        return Err(ApiError::server("parameter 'storage' not allowed for linked clones"));
+    for param in ["storage", "format"] {
+        if !full && ctx.param(param).is_some() {
+            return Err(ApiError::server(format!("parameter '{param}' not allowed for linked clones")));
+        }
     }
     let disks: Vec<(String, String)> = src
         .config
@@ -80,7 +86,8 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config.insert(name_key.into(), n.to_string());
         }
         None if kind == GuestKind::Qemu => {
-            config.insert("name".into(), format!("Copy-of-VM-{}", src.name().unwrap_or("")));
+            let old = src.config.get("name").cloned().unwrap_or_else(|| vmid.to_string());
+            config.insert("name".into(), format!("Copy-of-VM-{old}"));
         }
         None => {}
     }
@@ -198,7 +205,10 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             node,
             kind: task_kind,
             id: vmid.to_string(),
-            locks: vec![(kind, vmid), (kind, newid)],
+            // Like PVE's clone_vm: a stopped source is locked shared, so several clones of one
+            // template run side by side; a running one exclusively.
+            locks: if source_running { vec![(kind, vmid), (kind, newid)] } else { vec![(kind, newid)] },
+            shared_locks: if source_running { vec![] } else { vec![(kind, vmid)] },
             work,
             cleanup: Some(cleanup),
         },
@@ -253,6 +263,7 @@ pub async fn template(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                     kind: "qmtemplate",
                     id: vmid.to_string(),
                     locks: vec![(kind, vmid)],
+                    shared_locks: vec![],
                     work,
                     cleanup: None,
                 },
@@ -325,7 +336,15 @@ pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     });
     let upid = spawn_task(
         ctx,
-        TaskPlan { node, kind: "resize", id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+        TaskPlan {
+            node,
+            kind: "resize",
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            shared_locks: vec![],
+            work,
+            cleanup: None,
+        },
     );
     Ok(json!(upid))
 }
@@ -441,6 +460,7 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             kind: task_kind,
             id: vmid.to_string(),
             locks: vec![(kind, vmid)],
+            shared_locks: vec![],
             work,
             cleanup: None,
         },
@@ -452,6 +472,7 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
     let target = ctx.param("target").unwrap_or("").to_string();
+    let live_local_disks;
     {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
@@ -472,10 +493,22 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         if g.config.contains_key("lock") {
             return Err(ApiError::server(format!("{} is locked ({})", who(kind), g.config["lock"])));
         }
+        // A live migration copies local disks only when asked to; PVE's migration task then aborts.
+        let with_local_disks = ctx.flag("with-local-disks").unwrap_or(false);
+        let has_local_disk = guest_config::guest_volumes(g).iter().any(|(key, volid)| {
+            !key.starts_with("unused")
+                && volid.split(':').next().is_some_and(|s| !c.storages.get(s).is_some_and(|d| d.shared))
+        });
+        live_local_disks = kind == GuestKind::Qemu && g.running() && online && has_local_disk && !with_local_disks;
     }
     let target_storage = ctx.param("targetstorage").or(ctx.param("target-storage")).map(str::to_string);
     let source = node.clone();
     let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        if live_local_disks {
+            return Err(
+                "migration aborted: can't live migrate attached local disks without with-local-disks option".into()
+            );
+        }
         let node = source;
         let mut c = sim.write();
         let g = c.guests.get(&vmid).cloned().ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
@@ -518,7 +551,15 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let task_kind = if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" };
     let upid = spawn_task(
         ctx,
-        TaskPlan { node, kind: task_kind, id: vmid.to_string(), locks: vec![(kind, vmid)], work, cleanup: None },
+        TaskPlan {
+            node,
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            shared_locks: vec![],
+            work,
+            cleanup: None,
+        },
     );
     Ok(json!(upid))
 }

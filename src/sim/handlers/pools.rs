@@ -46,6 +46,9 @@ fn pool<'a>(c: &'a Cluster, id: &str) -> Result<&'a Pool, ApiError> {
 
 pub fn list(ctx: &Ctx) -> ApiResult {
     let c = ctx.sim.read();
+    if let Some(id) = ctx.param("poolid") {
+        pool(&c, id)?;
+    }
     let rows = c
         .pools
         .values()
@@ -103,10 +106,14 @@ pub fn update(ctx: &Ctx, path_id: Option<String>) -> ApiResult {
             let vmid: u32 = v.parse().map_err(|_| ApiError::param("vms", format!("invalid VMID '{v}'")))?;
             let g = c.guests.get(&vmid).ok_or_else(|| ApiError::server(format!("VM {vmid} does not exist")))?;
             if !remove {
-                if let Some(p) = g.pool.as_deref().filter(|p| *p != id) {
-                    if !allow_move {
-                        return Err(ApiError::server(format!("VM {vmid} is already a pool member (pool '{p}')")));
+                match g.pool.as_deref() {
+                    Some(p) if p == id => {
+                        return Err(ApiError::server(format!("VM {vmid} is already a pool member")));
                     }
+                    Some(p) if !allow_move => {
+                        return Err(ApiError::server(format!("VM {vmid} belongs to pool '{p}'")));
+                    }
+                    _ => {}
                 }
             } else if g.pool.as_deref() != Some(id.as_str()) {
                 return Err(ApiError::server(format!("VM {vmid} is not a pool member")));

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use super::super::guest_config::{disk_size, is_disk_key};
+use super::super::guest_config::disk_size;
 use super::super::model::{now, Cluster, Guest, GuestKind, StorageDef};
 use super::super::wire::ApiError;
 use super::Ctx;
@@ -14,12 +14,9 @@ use super::Ctx;
 pub fn maxdisk(g: &Guest) -> u64 {
     match g.kind {
         GuestKind::Lxc => g.config.get("rootfs").and_then(|v| disk_size(g.kind, v)).unwrap_or(0),
-        GuestKind::Qemu => g
-            .config
-            .iter()
-            .filter(|(k, v)| is_disk_key(g.kind, k) && !v.contains("media=cdrom") && !v.contains("cloudinit"))
-            .find_map(|(_, v)| disk_size(g.kind, v))
-            .unwrap_or(0),
+        GuestKind::Qemu => {
+            super::super::guest_config::boot_disk(&g.config).and_then(|v| disk_size(g.kind, v)).unwrap_or(0)
+        }
     }
 }
 
@@ -33,6 +30,15 @@ fn usage(g: &Guest, t: i64) -> (f64, u64, i64) {
     (0.01 + f64::from(g.vmid % 7) / 100.0, mem.min(g.maxmem()), up)
 }
 
+/// The name PVE shows for a guest: its name, else `VM <vmid>` (qemu) or `CT<vmid>` (lxc).
+pub fn display_name(g: &Guest) -> String {
+    match (g.name(), g.kind) {
+        (Some(n), _) if !n.is_empty() => n.to_string(),
+        (_, GuestKind::Qemu) => format!("VM {}", g.vmid),
+        (_, GuestKind::Lxc) => format!("CT{}", g.vmid),
+    }
+}
+
 /// A guest as a `/cluster/resources` row.
 pub fn guest_resource(g: &Guest, t: i64) -> Value {
     let (cpu, mem, uptime) = usage(g, t);
@@ -42,7 +48,7 @@ pub fn guest_resource(g: &Guest, t: i64) -> Value {
         "type": g.kind.as_str(),
         "vmid": g.vmid,
         "node": g.node,
-        "name": g.name().unwrap_or(""),
+        "name": display_name(g),
         "status": if g.running() { "running" } else { "stopped" },
         "template": u8::from(g.is_template()),
         "maxcpu": g.cpus(),
@@ -50,6 +56,7 @@ pub fn guest_resource(g: &Guest, t: i64) -> Value {
         "maxdisk": maxdisk(g),
         "cpu": cpu,
         "mem": mem,
+        "memhost": mem,
         "disk": 0,
         "netin": io,
         "netout": io / 2,
