@@ -47,6 +47,30 @@ fn init_scaffolds_a_project_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn init_fits_into_an_existing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/\n.pmx/").unwrap();
+    let out = pmx().arg("-C").arg(dir.path()).args(["init", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["updated"][0].as_str().map(|p| p.ends_with(".gitignore")), Some(true), "{v}");
+    let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert_eq!(gitignore, "target/\n.pmx/\n# pmx: local state and saved plans\n*.plan\nplan.out\n");
+
+    // A folder that already holds a project is left alone, even with --force.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("infra.pmx"), "provider \"proxmox\" {}\n").unwrap();
+    pmx()
+        .arg("-C")
+        .arg(other.path())
+        .args(["init", "--force", "--no-color"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already holds a pmx project (infra.pmx)"));
+    assert!(!other.path().join("main.pmx").exists());
+}
+
+#[test]
 fn init_json_lists_created_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = pmx().arg("-C").arg(dir.path()).args(["init", "--json"]).output().unwrap();
@@ -69,6 +93,26 @@ fn chdir_to_a_missing_folder_is_a_clear_error() {
 #[test]
 fn unknown_subcommand_exits_2_with_usage() {
     pmx().arg("frobnicate").assert().code(2).stderr(predicate::str::contains("Usage"));
+}
+
+#[test]
+fn commands_still_to_come_say_so_and_refuse_unknown_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["plan", "-out=plan.out", "-detailed-exitcode", "-var", "a=1", "--target", "vm.web[0]"][..],
+        &["apply", "plan.out", "-auto-approve"],
+        &["import", "100", "101"],
+    ] {
+        pmx()
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("pmx {}: not implemented yet", args[0])));
+    }
+    pmx().args(["plan", "--bogus-flag", "zz"]).assert().code(2).stderr(predicate::str::contains("--bogus-flag"));
+    pmx().args(["apply", "--auto-aprove"]).assert().code(2).stderr(predicate::str::contains("--auto-approve"));
 }
 
 #[test]

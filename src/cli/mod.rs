@@ -67,11 +67,11 @@ pub enum Command {
     /// Print the resource schema as JSON.
     Schema(schema::SchemaArgs),
     /// Show the desired changes against the live cluster and save them to a plan file.
-    Plan(stubs::StubArgs),
+    Plan(stubs::PlanArgs),
     /// Carry out a saved plan.
-    Apply(stubs::StubArgs),
+    Apply(stubs::ApplyArgs),
     /// Adopt existing guests: write .pmx files and state.
-    Import(stubs::StubArgs),
+    Import(stubs::ImportArgs),
     /// Read the live cluster and bring the state store up to date (discover, detect drift).
     Refresh(refresh::RefreshArgs),
     /// Run the built-in Proxmox VE simulator.
@@ -163,6 +163,8 @@ const SINGLE_DASH_LONG_FLAGS: &[&str] = &[
     "diff",
     "recursive",
     "chdir",
+    "destroy",
+    "target",
 ];
 
 fn normalize_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -246,9 +248,9 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a, &g),
         Command::Graph(a) => graph::run(a, &g),
         Command::Schema(a) => schema::run(a, &g),
-        Command::Plan(a) => stubs::run("plan", a, &g),
-        Command::Apply(a) => stubs::run("apply", a, &g),
-        Command::Import(a) => stubs::run("import", a, &g),
+        Command::Plan(_) => stubs::run("plan", &g),
+        Command::Apply(_) => stubs::run("apply", &g),
+        Command::Import(_) => stubs::run("import", &g),
         Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),

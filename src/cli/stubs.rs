@@ -1,18 +1,54 @@
-//! Commands that later work fills in. They say so plainly and fail.
+//! Commands that later work fills in. Their flags are declared, so a mistyped flag is refused
+//! as it will be once they exist; then they say plainly that they are not implemented and fail.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{CmdResult, Global};
+use super::{CmdResult, Global, VarArgs};
 
 #[derive(Debug, Args)]
-pub struct StubArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+pub struct PlanArgs {
+    /// Save the plan to this file, for `pmx apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan to destroy every managed resource.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Only these resources (and what they depend on), e.g. `vm.web[0]`.
+    #[arg(long, value_name = "ADDRESS")]
+    pub target: Vec<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
-pub fn run(name: &str, _args: StubArgs, _g: &Global) -> CmdResult {
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file saved by `pmx plan --out FILE`.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Only these guests (VMIDs); default: every guest the cluster has that state does not.
+    #[arg(value_name = "VMID")]
+    pub vmids: Vec<u32>,
+    /// Write the generated .pmx files into this folder (default: the project folder).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+pub fn run(name: &str, _g: &Global) -> CmdResult {
     eprintln!("pmx {name}: not implemented yet");
     Ok(ExitCode::from(2))
 }
