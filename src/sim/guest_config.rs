@@ -158,9 +158,8 @@ pub fn hotpluggable(kind: GuestKind, key: &str) -> bool {
         }
 }
 
-const NIC_MODELS: &[&str] = &[
-    "virtio", "e1000", "e1000e", "rtl8139", "vmxnet3", "i82551", "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet",
-];
+/// The qemu NIC models, shared with parameter verification.
+use super::params::NIC_MODELS;
 
 /// Renders a property string with its leading key first and the rest sorted, as PVE prints them.
 fn render_sorted(ps: &PropertyString, first: &[&str]) -> String {
