@@ -158,9 +158,8 @@ pub fn hotpluggable(kind: GuestKind, key: &str) -> bool {
         }
 }
 
-const NIC_MODELS: &[&str] = &[
-    "virtio", "e1000", "e1000e", "rtl8139", "vmxnet3", "i82551", "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet",
-];
+/// The qemu NIC models, shared with parameter verification.
+use super::params::NIC_MODELS;
 
 /// Renders a property string with its leading key first and the rest sorted, as PVE prints them.
 fn render_sorted(ps: &PropertyString, first: &[&str]) -> String {
@@ -233,26 +232,13 @@ fn disk_default_key(kind: GuestKind) -> &'static str {
     }
 }
 
-/// Parses a disk value; a `STORAGE:SIZE` file (or a bare `SIZE` with a default storage, PVE's
-/// `$NEW_DISK_RE`) asks for a new volume.
-pub fn disk_request(
-    kind: GuestKind,
-    key: &str,
-    value: &str,
-    default_storage: Option<&str>,
-) -> Result<(PropertyString, Option<DiskRequest>), String> {
+/// Parses a disk value; a `STORAGE:SIZE` file asks for a new volume. (A bare `SIZE` never gets
+/// here: PVE's parameter check wants a volume ID, `STORAGE:…`, for a VM disk.)
+pub fn disk_request(kind: GuestKind, key: &str, value: &str) -> Result<(PropertyString, Option<DiskRequest>), String> {
     let dk = disk_default_key(kind);
     let ps = PropertyString::parse(value, Some(dk)).map_err(|e| format!("invalid format - {e}"))?;
     let Some(file) = ps.get(dk).map(str::to_string) else { return Err(format!("invalid format - missing {dk}")) };
-    let bare_size = !file.is_empty() && !file.contains(':') && file.parse::<f64>().is_ok();
-    let (storage, rest) = match (file.split_once(':'), bare_size) {
-        (Some(parts), _) => parts,
-        (None, true) => match default_storage {
-            Some(storage) => (storage, file.as_str()),
-            None => return Err("no storage ID specified (and no default storage)".to_string()),
-        },
-        (None, false) => return Ok((ps, None)),
-    };
+    let Some((storage, rest)) = file.split_once(':') else { return Ok((ps, None)) };
     let fixed = match key {
         "efidisk0" => Some(4u64 << 20),
         "tpmstate0" => Some(4 << 20),
@@ -278,14 +264,14 @@ pub fn disk_request(
 }
 
 /// What qemu-server's create_vm writes as `boot` when none is given (get_default_bootdevices):
-/// the first hard disk, the first CD-ROM (cloud-init drives count), then the first NIC, each in
-/// PVE's drive order (ide, sata, scsi, virtio). None when the guest has none of them.
+/// the first hard disk, the first CD-ROM (cloud-init drives count), then the first NIC, disks in
+/// qemu-server's valid_drive_names order (ide, scsi, virtio, sata). None when there is none.
 pub fn default_boot_order(config: &BTreeMap<String, String>) -> Option<String> {
     let mut drives: Vec<&String> = config
         .keys()
         .filter(|k| is_disk_key(GuestKind::Qemu, k) && !k.starts_with("efidisk") && !k.starts_with("tpmstate"))
         .collect();
-    drives.sort_by_key(|k| drive_order(k));
+    drives.sort_by_key(|k| boot_rank(k));
     let is_cdrom = |k: &&String| config[*k].contains("media=cdrom") || config[*k].contains("cloudinit");
     let mut order: Vec<String> = Vec::new();
     order.extend(drives.iter().find(|k| !is_cdrom(k)).map(|k| k.to_string()));
@@ -317,8 +303,22 @@ pub fn boot_disk(config: &BTreeMap<String, String>) -> Option<&String> {
         .keys()
         .filter(|k| usable(k).is_some() && !k.starts_with("efidisk") && !k.starts_with("tpmstate"))
         .collect();
-    drives.sort_by_key(|k| drive_order(k));
+    drives.sort_by_key(|k| boot_rank(k));
     drives.first().and_then(|k| config.get(*k))
+}
+
+/// qemu-server's valid_drive_names order, which picks default boot devices.
+fn boot_rank(key: &str) -> (u8, u32) {
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let index = key[base.len()..].parse().unwrap_or(0);
+    let rank = match base {
+        "ide" => 0,
+        "scsi" => 1,
+        "virtio" => 2,
+        "sata" => 3,
+        _ => 4,
+    };
+    (rank, index)
 }
 
 fn drive_order(key: &str) -> (u8, u32) {
@@ -347,9 +347,7 @@ pub struct Prepared {
 
 /// How [`prepare`] treats disks.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PrepareOptions<'a> {
-    /// Create's `storage` parameter: where a bare size (`scsi0=8`) is allocated.
-    pub default_storage: Option<&'a str>,
+pub struct PrepareOptions {
     /// Seeding from a cluster file: a named volume that does not exist yet is created rather
     /// than refused.
     pub adopt_missing_volumes: bool,
@@ -363,7 +361,7 @@ pub fn prepare(
     vmid: u32,
     updates: &BTreeMap<String, String>,
     mac: &mut dyn FnMut() -> String,
-    opts: PrepareOptions<'_>,
+    opts: PrepareOptions,
 ) -> Result<Prepared, (String, String)> {
     let mut set = BTreeMap::new();
     let mut new_volumes = Vec::new();
@@ -379,7 +377,7 @@ pub fn prepare(
         let v = if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?
         } else if is_disk_key(kind, key) {
-            let (mut ps, req) = disk_request(kind, key, value, opts.default_storage).map_err(err)?;
+            let (mut ps, req) = disk_request(kind, key, value).map_err(err)?;
             if let Some(mut req) = req {
                 if let Some(source) = ps.get("import-from").map(str::to_string) {
                     match cluster.volume(node, &source) {
@@ -662,14 +660,11 @@ mod tests {
 
     #[test]
     fn disk_requests() {
-        let (_, req) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,iothread=1", None).unwrap();
+        let (_, req) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,iothread=1").unwrap();
         let req = req.unwrap();
         assert_eq!((req.storage.as_str(), req.size), ("local-lvm", 8 << 30));
-        let (_, none) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=8G", None).unwrap();
-        let (_, bare) = disk_request(GuestKind::Qemu, "scsi0", "8", Some("local-lvm")).unwrap();
-        assert_eq!(bare.map(|r| (r.storage, r.size)), Some(("local-lvm".to_string(), 8 << 30)));
-        assert!(disk_request(GuestKind::Qemu, "scsi0", "8", None).unwrap_err().contains("no storage ID specified"));
-        let import = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,import-from=local:iso/x.img", None);
+        let (_, none) = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=8G").unwrap();
+        let import = disk_request(GuestKind::Qemu, "scsi0", "local-lvm:8,import-from=local:iso/x.img");
         assert!(import.unwrap_err().contains("requires special syntax"));
         assert!(none.is_none());
     }

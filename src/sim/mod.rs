@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use params::{property_string_rules, KeyRule};
 pub use routes::{routes, RouteSpec};
 pub use seed::default_cluster_json;
 

@@ -1,10 +1,16 @@
 //! Parameter verification the way PVE's JSONSchema does it: unknown parameters, missing required
 //! ones and values of the wrong type all answer `400 Parameter verification failed.` with an
-//! `errors` map naming each parameter.
+//! `errors` map naming each parameter. Values follow PVE's formats (`formats`): property strings
+//! key by key, named formats such as `dns-name` or `pve-poolid`, patterns and lengths.
+
+mod formats;
 
 use indexmap::IndexMap;
 
-use super::routes::{Area, Route};
+use formats::{check_format, check_props, PropFormat};
+pub use formats::{property_string_rules, Format, KeyRule, NIC_MODELS};
+
+use super::routes::{Area, Handler, Route};
 use super::wire::ApiError;
 
 /// Request parameters (query string or form body), in arrival order.
@@ -18,6 +24,8 @@ pub enum Kind {
         max: i64,
     },
     Number,
+    /// A number with a minimum (qemu `net[n]` `rate`).
+    NumberMin(i64),
     Bool,
     Enum(&'static [&'static str]),
     /// `[current=]<MiB>` (qemu `memory` since PVE 8.3).
@@ -25,18 +33,42 @@ pub enum Kind {
     /// `[+]<size>[KMGT]`.
     DiskSize,
     NodeName,
-    ConfigId,
+    /// A PVE regex `pattern`, matched as a whole.
+    Pattern(&'static str),
+    /// A `maxLength`.
+    MaxLen(usize),
+    /// A named PVE format (`dns-name`, `pve-poolid`...).
+    Format(Format),
+    /// A property string with typed keys (`net[n]`, `scsi[n]`...).
+    Props(&'static PropFormat),
+    /// Several constraints, checked in order (`hostname`: dns-name and at most 255 characters).
+    All(&'static [Kind]),
     Text,
 }
 
 const VMID: Kind = Kind::Int { min: 100, max: 999_999_999 };
 
+/// The kind of parameter `name` in `route`: the few names whose format depends on the endpoint,
+/// then [`kind_of`].
+pub fn kind_in(route: &Route, name: &str) -> Kind {
+    match (route.handler, name) {
+        // `delete` lists config keys to remove; elsewhere (move_disk, pools) it is a boolean.
+        (Handler::ConfigPut(_) | Handler::ConfigPostAsync, "delete") => Kind::Format(Format::ConfigIdList),
+        // Clones take any description, and a hostname without the config's 255-character limit.
+        (Handler::Clone(_), "description") => Kind::Text,
+        (Handler::Clone(_), "hostname") => Kind::Format(Format::DnsName),
+        _ => kind_of(name, route.area),
+    }
+}
+
 /// The kind of parameter `name` in an endpoint of `area`.
 pub fn kind_of(name: &str, area: Area) -> Kind {
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let indexed = base != name;
     match (area, name) {
         (Area::Pool, "delete" | "allow-move") => return Kind::Bool,
         (Area::Pool, "type") => return Kind::Enum(&["qemu", "lxc", "storage"]),
+        (Area::Pool, "storage") => return Kind::Format(Format::StorageIdList),
         (Area::Lxc, "memory") => return Kind::Int { min: 16, max: i64::MAX },
         (Area::Lxc, "swap") => return Kind::Int { min: 0, max: i64::MAX },
         (Area::Lxc, "ostype") => {
@@ -55,17 +87,68 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
             ])
         }
         (Area::Lxc, "cores") => return Kind::Int { min: 1, max: 8192 },
+        (Area::Lxc, "rootfs") => return Kind::Props(&formats::ROOTFS),
+        (Area::Lxc, "features") => return Kind::Props(&formats::FEATURES),
+        (Area::Lxc, "hostname") => return Kind::All(&[Kind::Format(Format::DnsName), Kind::MaxLen(255)]),
         (Area::Qemu, "memory") => return Kind::QemuMemory,
         (Area::Resources, "type") => return Kind::Enum(&["vm", "storage", "node", "sdn"]),
+        (Area::Qemu, "agent") => return Kind::Props(&formats::AGENT),
+        (Area::Qemu, "boot") => return Kind::Props(&formats::BOOT),
+        (Area::Qemu, "cpu") => return Kind::Format(Format::VmCpu),
+        (Area::Qemu, "vga") => return Kind::Props(&formats::VGA),
+        (Area::Qemu, "efidisk0") => return Kind::Props(&formats::EFIDISK),
+        (Area::Qemu, "tpmstate0") => return Kind::Props(&formats::TPMSTATE),
+        (Area::Qemu, "hotplug") => return Kind::Format(Format::HotplugFeatures),
+        (Area::Qemu, "bootdisk") => return Kind::Pattern(r"(ide|sata|scsi|virtio)\d+"),
+        (Area::Qemu, "vmgenid") => {
+            return Kind::Pattern(r"(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])")
+        }
+        (Area::Qemu, "startdate") => return Kind::Pattern(r"(now|\d{4}-\d{1,2}-\d{1,2}(T\d{1,2}:\d{1,2}:\d{1,2})?)"),
+        (Area::Qemu, "hugepages") => return Kind::Enum(&["any", "2", "1024"]),
+        (Area::Qemu, "smp") => return Kind::Int { min: 1, max: i64::MAX },
+        (Area::Qemu, "name") => return Kind::Format(Format::DnsName),
+        (Area::Qemu, "migration_network") => return Kind::Format(Format::Cidr),
+        (Area::Qemu, "nets-host-mtu") => return Kind::Pattern(r"net\d+=\d+(,net\d+=\d+)*"),
+        (Area::Qemu, "migration_type") => return Kind::Enum(&["secure", "insecure"]),
+        (Area::Qemu, "stateuri") => return Kind::MaxLen(128),
+        (Area::Qemu, "keyboard") => {
+            return Kind::Enum(&[
+                "de", "de-ch", "da", "en-gb", "en-us", "es", "fi", "fr", "fr-be", "fr-ca", "fr-ch", "hu", "is", "it",
+                "ja", "lt", "mk", "nl", "no", "pl", "pt", "pt-br", "sv", "sl", "tr",
+            ])
+        }
         _ => {}
     }
-    if base != name && matches!(base, "unused" | "numa" | "usb" | "serial" | "parallel") {
+    if indexed {
+        match (area, base) {
+            (Area::Qemu, "net") => return Kind::Props(&formats::QEMU_NET),
+            (Area::Qemu, "scsi") => return Kind::Props(&formats::SCSI),
+            (Area::Qemu, "virtio") => return Kind::Props(&formats::VIRTIO),
+            (Area::Qemu, "sata") => return Kind::Props(&formats::SATA),
+            (Area::Qemu, "ide") => return Kind::Props(&formats::IDE),
+            (Area::Qemu, "ipconfig") => return Kind::Props(&formats::IPCONFIG),
+            (Area::Qemu, "unused") => return Kind::Props(&formats::QEMU_UNUSED),
+            (Area::Lxc, "net") => return Kind::Props(&formats::LXC_NET),
+            (Area::Lxc, "mp") => return Kind::Props(&formats::MOUNTPOINT),
+            (Area::Lxc, "unused") => return Kind::Props(&formats::LXC_UNUSED),
+            _ => {}
+        }
+    }
+    if indexed && matches!(base, "unused" | "numa" | "usb" | "serial" | "parallel") {
         return Kind::Text;
     }
     match name {
         "vmid" | "newid" => VMID,
         "node" | "target" => Kind::NodeName,
-        "storage" | "poolid" | "pool" | "targetstorage" | "target-storage" | "vmstatestorage" => Kind::ConfigId,
+        "storage" | "vmstatestorage" | "import-working-storage" => Kind::Format(Format::StorageId),
+        "targetstorage" | "target-storage" => Kind::Format(Format::StoragePairList),
+        "poolid" | "pool" => Kind::Format(Format::PoolId),
+        "tags" => Kind::Format(Format::TagList),
+        "revert" => Kind::Format(Format::ConfigIdList),
+        "digest" | "target-digest" => Kind::MaxLen(40),
+        "startup" => Kind::Format(Format::StartupOrder),
+        "description" => Kind::MaxLen(8192),
+        "hookscript" => Kind::Format(Format::VolumeId),
         "cores" | "sockets" => Kind::Int { min: 1, max: 4096 },
         "vcpus" => Kind::Int { min: 1, max: 4096 },
         "balloon" => Kind::Int { min: 0, max: i64::MAX },
@@ -78,6 +161,7 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
         "tty" => Kind::Int { min: 0, max: 6 },
         "migrate_downtime" => Kind::Number,
         "full"
+        | "delete"
         | "force"
         | "purge"
         | "destroy-unreferenced-disks"
@@ -133,6 +217,11 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
 
 /// Checks one value against its kind; the message is PVE's.
 pub fn check(kind: Kind, value: &str) -> Result<(), String> {
+    check_at(kind, "", value)
+}
+
+/// [`check`] for the parameter (or property-string key) at `path`, which names nested errors.
+fn check_at(kind: Kind, path: &str, value: &str) -> Result<(), String> {
     match kind {
         Kind::Int { min, max } => {
             let n: i64 = value.trim().parse().map_err(|_| format!("type check ('integer') failed - got '{value}'"))?;
@@ -141,6 +230,13 @@ pub fn check(kind: Kind, value: &str) -> Result<(), String> {
             }
             if n > max {
                 return Err(format!("value must have a maximum value of {max}"));
+            }
+            Ok(())
+        }
+        Kind::NumberMin(min) => {
+            check(Kind::Number, value)?;
+            if value.trim().parse::<f64>().is_ok_and(|n| n < min as f64) {
+                return Err(format!("value must have a minimum value of {min}"));
             }
             Ok(())
         }
@@ -172,25 +268,24 @@ pub fn check(kind: Kind, value: &str) -> Result<(), String> {
                 Err("value does not match the regex pattern".into())
             }
         }
-        Kind::NodeName => {
-            let ok = !value.is_empty()
-                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-                && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-            if ok {
+        Kind::NodeName => check_at(Kind::Format(Format::NodeName), path, value),
+        Kind::Pattern(p) => {
+            if formats::matches(p, value) {
                 Ok(())
             } else {
-                Err("invalid format - value does not look like a valid node name".into())
+                Err("value does not match the regex pattern".into())
             }
         }
-        Kind::ConfigId => {
-            let ok = value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if ok {
-                Ok(())
+        Kind::MaxLen(n) => {
+            if value.chars().count() > n {
+                Err(format!("value may only be {n} characters long"))
             } else {
-                Err(format!("invalid format - invalid configuration ID '{value}'"))
+                Ok(())
             }
         }
+        Kind::Format(f) => check_format(f, value).map_err(|e| format!("invalid format - {e}")),
+        Kind::Props(f) => check_props(f, path, value).map_err(|e| format!("invalid format - {e}")),
+        Kind::All(kinds) => kinds.iter().try_for_each(|k| check_at(*k, path, value)),
         Kind::Text => Ok(()),
     }
 }
@@ -269,7 +364,7 @@ pub fn verify(route: &Route, params: &Params) -> Result<(), ApiError> {
             );
             continue;
         }
-        if let Err(msg) = check(kind_of(name, route.area), value) {
+        if let Err(msg) = check_at(kind_in(route, name), name, value) {
             errors.insert(name.clone(), msg);
         }
     }

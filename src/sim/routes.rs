@@ -296,7 +296,8 @@ fn build() -> Vec<Route> {
     use Handler as H;
     let qemu_create = concat(&[QEMU_CONFIG_KEYS, QEMU_CREATE_ONLY, &["vmid"]]);
     let qemu_update = concat(&[QEMU_CONFIG_KEYS, QEMU_UPDATE_ONLY]);
-    let qemu_update_async = concat(&[QEMU_CONFIG_KEYS, QEMU_UPDATE_ONLY, &["background_delay"]]);
+    let qemu_update_async =
+        concat(&[QEMU_CONFIG_KEYS, QEMU_UPDATE_ONLY, &["background_delay", "import-working-storage"]]);
     let lxc_create = concat(&[LXC_CONFIG_KEYS, LXC_CREATE_ONLY, &["vmid"]]);
     let lxc_update = concat(&[LXC_CONFIG_KEYS, LXC_UPDATE_ONLY]);
     let pool_update: &'static [&'static str] = &["poolid", "comment", "vms", "storage", "delete", "allow-move"];
@@ -384,9 +385,12 @@ fn build() -> Vec<Route> {
                 "machine",
                 "force-cpu",
                 "migratedfrom",
+                "migration_network",
                 "migration_type",
+                "nets-host-mtu",
                 "stateuri",
                 "targetstorage",
+                "with-conntrack-state",
             ],
             &[],
             Qemu,
@@ -454,6 +458,7 @@ fn build() -> Vec<Route> {
                 "bwlimit",
                 "migration_network",
                 "migration_type",
+                "with-conntrack-state",
             ],
             &["target"],
             Qemu,

@@ -247,7 +247,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
             }
         }
         let updates: BTreeMap<String, String> = g.config.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
-        let adopt = guest_config::PrepareOptions { default_storage: None, adopt_missing_volumes: true };
+        let adopt = guest_config::PrepareOptions { adopt_missing_volumes: true };
         let prepared = guest_config::prepare(&c, g.kind, &g.node, g.vmid, &updates, mac, adopt)
             .map_err(|(k, m)| format!("guest {} {k}: {m}", g.vmid))?;
         for vol in prepared.new_volumes {

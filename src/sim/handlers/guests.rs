@@ -156,16 +156,9 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         updates.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
     }
     let mut mac = || sim.mac();
-    let prepared = guest_config::prepare(
-        &c,
-        kind,
-        &node,
-        vmid,
-        &updates,
-        &mut mac,
-        guest_config::PrepareOptions { default_storage: ctx.param("storage"), adopt_missing_volumes: false },
-    )
-    .map_err(|(k, m)| ApiError::param(&k, m))?;
+    let prepared =
+        guest_config::prepare(&c, kind, &node, vmid, &updates, &mut mac, guest_config::PrepareOptions::default())
+            .map_err(|(k, m)| ApiError::param(&k, m))?;
     let mut added: Vec<String> = Vec::new();
     for vol in &prepared.new_volumes {
         if let Err(m) = c.add_volume(&node, vol.clone()) {

@@ -77,7 +77,7 @@ pub fn get(ctx: &Ctx) -> ApiResult {
 
 pub fn create(ctx: &Ctx) -> ApiResult {
     let id = ctx.param("poolid").unwrap_or("").to_string();
-    check(Kind::ConfigId, &id)
+    check(Kind::Format(super::super::params::Format::PoolId), &id)
         .map_err(|_| ApiError::param("poolid", format!("invalid format - invalid pool ID '{id}'")))?;
     {
         let mut c = ctx.sim.write();
