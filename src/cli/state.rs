@@ -458,17 +458,24 @@ fn events(
         print_json(&serde_json::json!({"workspace": store.workspace(), "events": events}));
         return Ok(ExitCode::SUCCESS);
     }
-    for e in &events {
-        let addr = e.address.as_ref().map(|a| a.to_string()).unwrap_or_default();
-        let run = e.run_id.map(|r| format!("run {r}")).unwrap_or_default();
-        let payload = e.payload.as_ref().map(|p| p.to_string()).unwrap_or_default();
-        let line = format!(
-            "{}  {:<24}  {:<20}  {:<20}  {run:<7}  {payload}",
-            format_millis(e.created_at),
-            e.kind,
-            addr,
-            who(&e.user, &e.host)
-        );
+    // Columns as wide as their longest entry (Display of the kinds does not pad).
+    let rows: Vec<[String; 6]> = events
+        .iter()
+        .map(|e| {
+            [
+                format_millis(e.created_at),
+                e.kind.to_string(),
+                e.address.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                who(&e.user, &e.host),
+                e.run_id.map(|r| format!("run {r}")).unwrap_or_default(),
+                e.payload.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (kind_w, addr_w, who_w, run_w) = (width(1), width(2), width(3), width(4));
+    for [at, kind, addr, by, run, payload] in &rows {
+        let line = format!("{at}  {kind:<kind_w$}  {addr:<addr_w$}  {by:<who_w$}  {run:<run_w$}  {payload}");
         println!("{}", line.trim_end());
     }
     if events.is_empty() {
