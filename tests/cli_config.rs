@@ -243,6 +243,36 @@ resource "vm" "a" {
     assert!(!all.contains("hunter2"), "{all}");
 }
 
+/// A variables file's snippet never shows a sensitive value: not the one in error, not a
+/// neighbouring one, not in a syntax error, not in a JSON error.
+#[test]
+fn sensitive_values_never_show_from_var_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        "variable \"secret\" {\n  type = number\n  sensitive = true\n}\nvariable \"pw\" {\n  type = string\n  sensitive = true\n}\nvariable \"plain\" { type = number }\n",
+    )
+    .unwrap();
+    let files = [
+        ("wrong.pmxvars", "secret = \"hunter2\"\npw = \"swordfish\"\nplain = \"visible\"\nbogus = 1\n"),
+        ("syntax.pmxvars", "pw = <<EOT\nswordfish\nEOT\nsecret = \"hunter2\" \"x\"\nplain = 1\n"),
+        ("bad.pmxvars.json", "{\"pw\": \"swordfish\", \"secret\": \"hunter2\",,}"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = pmx().current_dir(dir.path()).args(["validate", "--no-color", "--var-file", name]).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{name}: {all}");
+        assert!(all.contains(&format!("{name}:")), "{name}: the error points into the file: {all}");
+        assert!(!all.contains("hunter2") && !all.contains("swordfish"), "{name}: {all}");
+        if name == "wrong.pmxvars" {
+            // A value that is not sensitive still shows, and so does the warning's place.
+            assert!(all.contains("\"visible\""), "{all}");
+            assert!(all.contains("bogus"), "{all}");
+        }
+    }
+}
+
 #[test]
 fn no_files_is_an_error_with_help() {
     let dir = tempfile::tempdir().unwrap();
