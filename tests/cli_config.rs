@@ -66,6 +66,8 @@ broken_case!(
     bad_var_file,
     broken_rules,
     mixed_problems,
+    every_stage,
+    syntax_beside_schema,
 );
 
 /// Every folder in tests/broken has a test above.

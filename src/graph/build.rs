@@ -72,6 +72,14 @@ pub(super) struct Builder<'c> {
     last_expand_failed: bool,
     /// Resource blocks whose expansion failed.
     failed: HashSet<ConfigAddress>,
+    /// References to what is not declared (already reported): they evaluate to unknown, so
+    /// the rest of the configuration is still checked.
+    missing: Vec<ConfigAddress>,
+    /// Blocks with a broken reference or in a cycle, and every block that depends on one: an
+    /// unknown count / for_each there is the echo of a reported problem, not a new one.
+    tainted: HashSet<Block>,
+    /// Where the reference checks found problems: evaluation there only repeats them.
+    reference_problems: HashSet<(String, usize)>,
 }
 
 impl<'c> Builder<'c> {
@@ -91,6 +99,9 @@ impl<'c> Builder<'c> {
             implicit_provider: false,
             last_expand_failed: false,
             failed: HashSet::new(),
+            missing: Vec::new(),
+            tainted: HashSet::new(),
+            reference_problems: HashSet::new(),
         }
     }
 
@@ -100,6 +111,11 @@ impl<'c> Builder<'c> {
             Some(l) => (d.message.clone(), l.file.name.clone(), l.span.start, l.span.end),
             None => (d.message.clone(), String::new(), 0, 0),
         };
+        if let Some(l) = &d.location {
+            if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
+                return;
+            }
+        }
         if self.seen.insert(key) {
             self.diags.push(d);
         }
@@ -140,20 +156,32 @@ impl<'c> Builder<'c> {
         // 2. Edges from references.
         self.link_all();
         self.check_imports_and_moves();
-        if self.diags.has_errors() {
-            return Err(self.diags.sorted());
-        }
-        // 3. Cycles.
-        let order = match self.block_order() {
-            Some(o) => o,
-            None => return Err(self.diags),
-        };
+        self.reference_problems = self
+            .diags
+            .errors()
+            .filter_map(|d| d.location.as_ref().map(|l| (l.file.name.clone(), l.span.start)))
+            .collect();
+        // 3. Cycles. They are reported, and evaluation goes on (the blocks of a cycle see each
+        // other as unknown), so that one run shows every problem; so do broken references.
+        let (order, cyclic) = self.block_order();
+        self.taint(&cyclic);
         let t0 = std::time::Instant::now();
         // 4. Evaluate in order.
         let mut instances: IndexMap<ResourceAddress, Instance> = IndexMap::new();
         let mut providers = IndexMap::new();
         let mut outputs = IndexMap::new();
         self.init_globals();
+        for b in cyclic {
+            match self.blocks[b].clone() {
+                Block::Local(n) => {
+                    if let Some(Value::Map(locals)) = self.globals.get_mut("local") {
+                        locals.insert(n, Value::Unknown);
+                    }
+                }
+                Block::Resource(a) => self.set_resource_value(&a, Value::Unknown),
+                _ => {}
+            }
+        }
         for b in order {
             match self.blocks[b].clone() {
                 Block::Variable(_) => {}
@@ -287,6 +315,12 @@ impl<'c> Builder<'c> {
                         }
                     } else {
                         self.undeclared(&file, r.span, &format!("var.{n}"), "variable", n, m.variables.keys());
+                        self.tainted.insert(me.clone());
+                        self.missing.push(ConfigAddress {
+                            mode: Mode::Managed,
+                            type_name: "var".into(),
+                            name: n.clone(),
+                        });
                     }
                 }
                 RefTarget::Local(n) => {
@@ -294,6 +328,12 @@ impl<'c> Builder<'c> {
                         self.edge(Block::Local(n.clone()), &me, file, r.span);
                     } else {
                         self.undeclared(&file, r.span, &format!("local.{n}"), "local value", n, m.locals.keys());
+                        self.tainted.insert(me.clone());
+                        self.missing.push(ConfigAddress {
+                            mode: Mode::Managed,
+                            type_name: "local".into(),
+                            name: n.clone(),
+                        });
                     }
                 }
                 RefTarget::Resource(addr) => {
@@ -340,6 +380,8 @@ impl<'c> Builder<'c> {
         } else {
             (format!("unknown name \"{}\"", addr.type_name), "not a resource type, variable or local")
         };
+        self.missing.push(addr.clone());
+        self.tainted.insert(me.clone());
         let mut d = Diagnostic::error(message).with_code("pmx::config::undeclared").at(&file, span, label);
         let wanted = addr.to_string();
         if let Some(h) = did_you_mean(&wanted, declared.iter().map(String::as_str)) {
@@ -422,22 +464,35 @@ impl<'c> Builder<'c> {
 
     // ----- cycles and order ------------------------------------------------------------
 
-    /// The blocks in dependency order, or None after reporting every cycle.
-    fn block_order(&mut self) -> Option<Vec<NodeIndex>> {
+    /// Marks the blocks that hold or depend on a broken reference or a cycle.
+    fn taint(&mut self, cyclic: &[NodeIndex]) {
+        let mut queue: VecDeque<NodeIndex> = cyclic.iter().copied().collect();
+        queue.extend(self.tainted.iter().filter_map(|b| self.index.get(b).copied()));
+        let mut seen: HashSet<NodeIndex> = queue.iter().copied().collect();
+        while let Some(n) = queue.pop_front() {
+            self.tainted.insert(self.blocks[n].clone());
+            for next in self.blocks.neighbors_directed(n, Direction::Outgoing) {
+                if seen.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+
+    /// The blocks in dependency order (the members of a cycle together, after what the cycle
+    /// depends on) and the members of cycles, after reporting every cycle.
+    fn block_order(&mut self) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
         let sccs = petgraph::algo::tarjan_scc(&self.blocks);
-        let mut cyclic = false;
+        let mut cyclic = Vec::new();
         for scc in &sccs {
             let self_loop = scc.len() == 1 && self.edge_set.contains(&(scc[0], scc[0]));
             if scc.len() > 1 || self_loop {
-                cyclic = true;
+                cyclic.extend(scc.iter().copied());
                 self.report_cycle(scc);
             }
         }
-        if cyclic {
-            return None;
-        }
         // tarjan_scc yields components dependents-first; reversed, dependencies come first.
-        Some(sccs.into_iter().rev().flatten().collect())
+        (sccs.into_iter().rev().flatten().collect(), cyclic)
     }
 
     fn report_cycle(&mut self, scc: &[NodeIndex]) {
@@ -528,6 +583,19 @@ impl<'c> Builder<'c> {
                 },
             };
             table.entry(name).or_insert_with(|| Value::Map(IndexMap::new()));
+        }
+        for a in self.missing.clone() {
+            let table = match a.mode {
+                Mode::Managed => Some(&mut self.globals),
+                Mode::Data => match self.globals.get_mut("data") {
+                    Some(Value::Map(d)) => Some(d),
+                    _ => None,
+                },
+            };
+            let Some(table) = table else { continue };
+            if let Value::Map(t) = table.entry(a.type_name).or_insert_with(|| Value::Map(IndexMap::new())) {
+                t.entry(a.name).or_insert(Value::Unknown);
+            }
         }
     }
 
@@ -632,16 +700,24 @@ impl<'c> Builder<'c> {
     /// (`pmx validate`): its unknown result is expected then, not an error.
     /// Also true for a resource whose own count / for_each already failed (reported once).
     fn uses_unset_variable(&self, expr: &Expr) -> bool {
-        if self.config.unset_variables.is_empty() && self.failed.is_empty() {
+        if self.config.unset_variables.is_empty() && self.failed.is_empty() && self.tainted.is_empty() {
             return false;
         }
         let (mut found, mut bad) = (Vec::new(), Vec::new());
         refs::collect(&expr.expr, &mut found, &mut bad);
-        found.iter().any(|r| match &r.target {
-            RefTarget::Var(n) => self.config.unset_variables.contains(n),
-            RefTarget::Resource(a) => self.failed.contains(a),
-            _ => false,
-        })
+        let missing =
+            |type_name: &str, name: &str| self.missing.iter().any(|a| a.type_name == type_name && a.name == name);
+        !bad.is_empty()
+            || found.iter().any(|r| match &r.target {
+                RefTarget::Var(n) => self.config.unset_variables.contains(n) || missing("var", n),
+                RefTarget::Local(n) => self.tainted.contains(&Block::Local(n.clone())) || missing("local", n),
+                RefTarget::Resource(a) => {
+                    self.failed.contains(a)
+                        || self.tainted.contains(&Block::Resource(a.clone()))
+                        || self.missing.contains(a)
+                }
+                _ => false,
+            })
     }
 
     /// The instance keys of a resource block, with each.value for for_each.
