@@ -68,6 +68,7 @@ broken_case!(
     mixed_problems,
     every_stage,
     syntax_beside_schema,
+    big_count,
 );
 
 /// Every folder in tests/broken has a test above.

@@ -19,6 +19,9 @@ use crate::config::suggest::did_you_mean;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::schema::{Attribute, BlockType, Nesting, Presence};
 
+/// The most instances one `count` may make (a typo such as 1000000 must not run away).
+const MAX_COUNT: u32 = 100_000;
+
 /// A block of the configuration: the nodes of the first, block-level graph.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Block {
@@ -744,18 +747,22 @@ impl<'c> Builder<'c> {
         self.last_expand_failed = false;
         if let Some(count) = &r.count {
             let v = self.eval_or_report(count, None, None);
-            let problem = match &v {
-                Value::Unknown => Some("count depends on a value known only after apply".to_string()),
-                Value::Sensitive(_) => Some("count cannot be a sensitive value".to_string()),
-                Value::Number(n) if n.fract() != 0.0 => Some(format!("count must be a whole number, not {n}")),
-                Value::Number(n) if *n < 0.0 => Some(format!("count cannot be negative ({n})")),
-                Value::Number(n) if *n > 100_000.0 => Some(format!("count {n} is too large (at most 100000)")),
-                Value::Number(_) => None,
-                Value::String(s) => match s.parse::<u32>() {
-                    Ok(_) => None,
-                    Err(_) => Some(format!("count must be a number, not the string {s:?}")),
-                },
-                other => Some(format!("count must be a number, not a {}", other.type_name())),
+            // Like Terraform, a string that holds a number converts; the limits apply to the
+            // number either way, so a count of "300000" cannot run away either.
+            let number = match &v {
+                Value::Number(n) => Some(*n),
+                Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+                _ => None,
+            };
+            let problem = match (&v, number) {
+                (Value::Unknown, _) => Some("count depends on a value known only after apply".to_string()),
+                (Value::Sensitive(_), _) => Some("count cannot be a sensitive value".to_string()),
+                (_, Some(n)) if n.fract() != 0.0 => Some(format!("count must be a whole number, not {n}")),
+                (_, Some(n)) if n < 0.0 => Some(format!("count cannot be negative ({n})")),
+                (_, Some(n)) if n > MAX_COUNT as f64 => Some(format!("count {n} is too large (at most {MAX_COUNT})")),
+                (_, Some(_)) => None,
+                (Value::String(s), None) => Some(format!("count must be a number, not the string {s:?}")),
+                (other, None) => Some(format!("count must be a number, not a {}", other.type_name())),
             };
             if let Some(p) = problem {
                 let mut d = Diagnostic::error(format!("invalid count for {}: {p}", r.addr))
@@ -768,11 +775,7 @@ impl<'c> Builder<'c> {
                 self.last_expand_failed = true;
                 return Vec::new();
             }
-            let n = match &v {
-                Value::Number(n) => *n as i64,
-                Value::String(s) => s.parse::<i64>().unwrap_or(0),
-                _ => 0,
-            };
+            let n = number.unwrap_or(0.0) as i64;
             return (0..n).map(|i| (InstanceKey::Int(i), None)).collect();
         }
         if let Some(fe) = &r.for_each {
