@@ -1173,15 +1173,37 @@ fn object_of(desired: &IndexMap<String, Value>, attrs: &[Attribute], blocks: &[B
         }
     }
     for b in blocks {
-        if !o.contains_key(b.name) {
-            let v = match b.nesting {
-                Nesting::Single => Value::Null,
-                Nesting::Slotted { .. } => Value::Map(IndexMap::new()),
-            };
-            o.insert(b.name.to_string(), v);
-        }
+        // A block that is written gets its defaults and computed attributes too
+        // (`vm.a.disk["scsi0"].format`, `vm.a.cpu.sockets`); one left out is null (a slotted
+        // block: no slots), as in Terraform.
+        let v = match (&b.nesting, o.get(b.name).cloned()) {
+            (Nesting::Single, Some(Value::Map(m))) => Value::Map(block_object_of(&m, b)),
+            (Nesting::Slotted { .. }, Some(Value::Map(slots))) => Value::Map(
+                slots
+                    .into_iter()
+                    .map(|(slot, v)| match v {
+                        Value::Map(m) => (slot, Value::Map(block_object_of(&m, b))),
+                        other => (slot, other),
+                    })
+                    .collect(),
+            ),
+            (_, Some(other)) => other,
+            (Nesting::Single, None) => Value::Null,
+            (Nesting::Slotted { .. }, None) => Value::Map(IndexMap::new()),
+        };
+        o.insert(b.name.to_string(), v);
     }
     o.entry("id".to_string()).or_insert(Value::Unknown);
+    o
+}
+
+/// [`object_of`] for one nested block instance (no `id`).
+fn block_object_of(desired: &IndexMap<String, Value>, b: &BlockType) -> IndexMap<String, Value> {
+    let had_id = desired.contains_key("id") || b.attributes.iter().any(|a| a.name == "id");
+    let mut o = object_of(desired, &b.attributes, &b.blocks);
+    if !had_id {
+        o.shift_remove("id");
+    }
     o
 }
 
