@@ -69,6 +69,7 @@ broken_case!(
     every_stage,
     syntax_beside_schema,
     big_count,
+    tight_one_line_blocks,
 );
 
 /// Every folder in tests/broken has a test above.
