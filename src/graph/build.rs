@@ -723,6 +723,50 @@ impl<'c> Builder<'c> {
             })
     }
 
+    /// Whether an expression surely makes a list or tuple rather than a set (a literal `[...]`, a
+    /// `[for ...]`, a function that returns a list, a variable typed as a list), which for_each
+    /// refuses like Terraform. Values that may be sets (locals, toset()) are let through.
+    fn is_list_not_set(&self, e: &hcl_edit::expr::Expression) -> bool {
+        use crate::config::types::TypeConstraint;
+        use hcl_edit::expr::{Expression, TraversalOperator};
+        const LIST_FUNCTIONS: &[&str] = &[
+            "concat",
+            "split",
+            "keys",
+            "values",
+            "distinct",
+            "sort",
+            "compact",
+            "flatten",
+            "reverse",
+            "slice",
+            "range",
+            "tolist",
+            "formatlist",
+            "regexall",
+            "chunklist",
+        ];
+        match e {
+            Expression::Array(_) => true,
+            Expression::ForExpr(f) => f.key_expr.is_none(),
+            Expression::Parenthesis(p) => self.is_list_not_set(p.inner()),
+            Expression::FuncCall(f) => f.name.namespace.is_empty() && LIST_FUNCTIONS.contains(&f.name.name.as_str()),
+            Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+                (Expression::Variable(v), [op]) if v.as_str() == "var" => match op.value() {
+                    TraversalOperator::GetAttr(name) => self
+                        .config
+                        .module
+                        .variables
+                        .get(name.as_str())
+                        .is_some_and(|d| matches!(d.ty, TypeConstraint::List(_) | TypeConstraint::Tuple(_))),
+                    _ => false,
+                },
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// The instance keys of a resource block, with each.value for for_each.
     /// `None` when count / for_each is invalid (reported) or deliberately unknown.
     fn expand(&mut self, r: &ResourceBlock) -> Option<Vec<(InstanceKey, Option<Value>)>> {
@@ -806,6 +850,11 @@ impl<'c> Builder<'c> {
                     }
                     m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect()
                 }
+                Value::List(_) if self.is_list_not_set(&fe.expr) => bad(
+                    self,
+                    "for_each needs a map or a set of strings, and this is a list".into(),
+                    Some("make it a set with toset(...), as in Terraform: for_each = toset([\"a\", \"b\"])"),
+                ),
                 Value::List(items) => {
                     let mut out: Vec<(InstanceKey, Option<Value>)> = Vec::new();
                     for item in items {
