@@ -224,6 +224,16 @@ fn variable_precedence_follows_terraform() {
     // Like Terraform, --var and --var-file apply in command-line order: the later one wins.
     assert_eq!(count(&mut pmx(), &["--var", "n=5", "--var-file", "x.pmxvars.json"]), 4, "a later --var-file wins");
     assert_eq!(count(&mut pmx(), &["-var", "n=6", "-var-file", "x.pmxvars.json", "-var", "n=7"]), 7, "single-dash");
+    // Like terraform -chdir: with -C, a relative --var-file is found in that folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = pmx()
+        .current_dir(elsewhere.path())
+        .args(["-C", p.to_str().unwrap(), "graph", "--json", "--resources-only", "--var-file", "x.pmxvars.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 4, "-C DIR --var-file FILE reads DIR/FILE");
 }
 
 #[test]

@@ -20,7 +20,8 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 pub struct VarInputs {
     /// `--var NAME=VALUE` and `--var-file FILE`, in command-line order: they win over the
     /// environment and auto files, and a later one wins over an earlier one. Relative file paths
-    /// are relative to the current folder.
+    /// are relative to the configuration folder (like `terraform -chdir`, `-C DIR` changes
+    /// folder first).
     pub cli: Vec<CliVar>,
     /// `PMX_VAR_<name>` values; `None` reads the process environment.
     pub env: Option<Vec<(String, String)>>,
@@ -76,7 +77,7 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
     for input in &inputs.cli {
         let arg = match input {
             CliVar::File(file) => {
-                read_var_file(module, file, dir, &mut given, diags, false);
+                read_var_file(module, &dir.join(file), dir, &mut given, diags, false);
                 continue;
             }
             CliVar::Var(arg) => arg,
