@@ -70,6 +70,8 @@ broken_case!(
     syntax_beside_schema,
     big_count,
     tight_one_line_blocks,
+    schema_gaps,
+    instance_problems,
 );
 
 /// Every folder in tests/broken has a test above.

@@ -83,6 +83,21 @@ pub(super) struct Builder<'c> {
     tainted: HashSet<Block>,
     /// Where the reference checks found problems: evaluation there only repeats them.
     reference_problems: HashSet<(String, usize)>,
+    /// The instance (of a count / for_each resource) being evaluated, named in its problems.
+    current_instance: Option<String>,
+    /// A wrong value reported for an instance: the same problem in another instance is
+    /// merged into it ("in vm.a[0] and 2 more instances"); one with another value is not.
+    instance_problems: HashMap<(String, String, usize), InstanceProblem>,
+}
+
+/// A wrong value found in one or more instances of a resource.
+struct InstanceProblem {
+    /// Where in `diags`.
+    index: usize,
+    what: String,
+    why: String,
+    first: String,
+    more: usize,
 }
 
 impl<'c> Builder<'c> {
@@ -105,6 +120,8 @@ impl<'c> Builder<'c> {
             missing: Vec::new(),
             tainted: HashSet::new(),
             reference_problems: HashSet::new(),
+            current_instance: None,
+            instance_problems: HashMap::new(),
         }
     }
 
@@ -122,6 +139,28 @@ impl<'c> Builder<'c> {
         if self.seen.insert(key) {
             self.diags.push(d);
         }
+    }
+
+    /// Reports a wrong value `why` of attribute `what`; inside an instance of a count /
+    /// for_each resource, the message names the instance (merging the same problem of others).
+    fn report_in_instance(&mut self, mut d: Diagnostic, what: String, why: String) {
+        let Some(instance) = self.current_instance.clone() else { return self.report(d) };
+        let Some(l) = &d.location else { return self.report(d) };
+        if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
+            return;
+        }
+        let key = (format!("{what}: {why}"), l.file.name.clone(), l.span.start);
+        if let Some(p) = self.instance_problems.get_mut(&key) {
+            p.more += 1;
+            let s = if p.more == 1 { "" } else { "s" };
+            self.diags.0[p.index].message =
+                format!("invalid value for {} in {} and {} more instance{s}: {}", p.what, p.first, p.more, p.why);
+            return;
+        }
+        d.message = format!("invalid value for {what} in {instance}: {why}");
+        self.instance_problems
+            .insert(key, InstanceProblem { index: self.diags.len(), what, why, first: instance, more: 0 });
+        self.diags.push(d);
     }
 
     fn node(&mut self, b: Block) -> NodeIndex {
@@ -932,7 +971,9 @@ impl<'c> Builder<'c> {
                 Some(s) => (&s.attributes, &s.blocks),
                 None => (&[], &[]),
             };
+            self.current_instance = (key != InstanceKey::None).then(|| addr.instance(key.clone()).to_string());
             let mut desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
+            self.current_instance = None;
             // A resource with count or for_each must set such an attribute (the config check says so).
             if r.count.is_none() && r.for_each.is_none() {
                 for a in attrs.iter().filter(|a| a.defaults_to_block_name) {
@@ -1025,12 +1066,12 @@ impl<'c> Builder<'c> {
                 Some(schema) => match self.checker.check(schema, v) {
                     Ok(v) if schema.sensitive => v.mark_sensitive(),
                     Ok(v) => v,
-                    Err(m) => {
-                        self.report(
-                            Diagnostic::error(format!("invalid value for \"{path}{name}\": {m}"))
-                                .with_code("pmx::config::wrong_type")
-                                .at(&a.expr.file, a.expr.span(), format!("expected {}", type_name(&schema.ty))),
-                        );
+                    Err(p) => {
+                        let m = p.message;
+                        let d = Diagnostic::error(format!("invalid value for \"{path}{name}\": {m}"))
+                            .with_code("pmx::config::wrong_type")
+                            .at(&a.expr.file, a.expr.span(), p.label);
+                        self.report_in_instance(d, format!("\"{path}{name}\""), m);
                         Value::Unknown
                     }
                 },
@@ -1254,10 +1295,6 @@ fn block_object_of(desired: &IndexMap<String, Value>, b: &BlockType) -> IndexMap
         o.shift_remove("id");
     }
     o
-}
-
-fn type_name(t: &crate::schema::ValueType) -> String {
-    crate::config::types::TypeConstraint::from(t).to_string()
 }
 
 /// The two types provider attributes have.
