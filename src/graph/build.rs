@@ -15,7 +15,7 @@ use crate::addr::{ConfigAddress, InstanceKey, Mode};
 use crate::config::check::{schema_of, ValueChecker};
 use crate::config::eval::{eval, eval_in, Env};
 use crate::config::model::{BodyDef, Expr, ResourceBlock, PROVIDER_SENSITIVE};
-use crate::config::suggest::did_you_mean;
+use crate::config::suggest::{did_you_mean, did_you_mean_address};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::schema::{Attribute, BlockType, Nesting, Presence};
 
@@ -416,7 +416,6 @@ impl<'c> Builder<'c> {
         let registry = crate::schema::registry();
         let type_known = schema_of(registry, addr.mode, &addr.type_name).is_some()
             || m.resources.keys().any(|a| a.mode == addr.mode && a.type_name == addr.type_name);
-        let declared: Vec<String> = m.resources.keys().map(|a| a.to_string()).collect();
         let (message, label) = if type_known || addr.mode == Mode::Data {
             (format!("reference to undeclared resource {addr}"), "not declared")
         } else {
@@ -425,8 +424,7 @@ impl<'c> Builder<'c> {
         self.missing.push(addr.clone());
         self.tainted.insert(me.clone());
         let mut d = Diagnostic::error(message).with_code("pmx::config::undeclared").at(&file, span, label);
-        let wanted = addr.to_string();
-        if let Some(h) = did_you_mean(&wanted, declared.iter().map(String::as_str)) {
+        if let Some(h) = did_you_mean_address(addr, m.resources.keys()) {
             d = d.with_help(h);
         } else if !type_known && addr.mode == Mode::Managed {
             d = d.with_help("references look like var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME");
@@ -466,12 +464,11 @@ impl<'c> Builder<'c> {
         let m = &self.config.module;
         for i in &m.imports {
             if !m.resources.contains_key(&i.to.config) {
-                let declared: Vec<String> = m.resources.keys().map(|a| a.to_string()).collect();
                 let mut d = Diagnostic::error(format!("import target {} is not declared", i.to.config))
                     .with_code("pmx::config::undeclared")
                     .at(&i.location.file, i.location.span.clone(), "imports into a resource that does not exist")
                     .with_help("declare the resource block the guest should be imported into");
-                if let Some(h) = did_you_mean(&i.to.config.to_string(), declared.iter().map(String::as_str)) {
+                if let Some(h) = did_you_mean_address(&i.to.config, m.resources.keys()) {
                     d = d.with_help(h);
                 }
                 self.report(d);
