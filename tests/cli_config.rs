@@ -72,6 +72,7 @@ broken_case!(
     tight_one_line_blocks,
     schema_gaps,
     instance_problems,
+    helpful_labels,
 );
 
 /// Every folder in tests/broken has a test above.

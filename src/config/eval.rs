@@ -438,7 +438,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     fn no_attribute(&self, m: &IndexMap<String, Value>, name: &str, span: Range<usize>) -> Box<Diagnostic> {
         let mut d = self.err(span, format!("unsupported attribute \"{name}\""), "no such attribute");
-        if let Some(h) = did_you_mean(name, m.keys().map(String::as_str)) {
+        // The instances of a resource with for_each: a map of objects that have the attribute.
+        let instances = !m.is_empty()
+            && m.values().all(|v| matches!(v, Value::Map(_)))
+            && m.values().any(|v| matches!(v, Value::Map(o) if o.contains_key(name)));
+        if let (true, Some(first)) = (instances, m.keys().next()) {
+            d.help = Some(format!(
+                "this is a map of instances (a resource with for_each?): pick one with [\"{first}\"], or all with values(...)"
+            ));
+        } else if let Some(h) = did_you_mean(name, m.keys().map(String::as_str)) {
             d.help = Some(h);
         }
         d

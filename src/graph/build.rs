@@ -416,6 +416,16 @@ impl<'c> Builder<'c> {
         let registry = crate::schema::registry();
         let type_known = schema_of(registry, addr.mode, &addr.type_name).is_some()
             || m.resources.keys().any(|a| a.mode == addr.mode && a.type_name == addr.type_name);
+        if addr.mode == Mode::Managed && ["var", "local", "each", "count", "path"].contains(&addr.type_name.as_str()) {
+            // `depends_on = [var.x]`: a name, not a resource.
+            self.report(
+                Diagnostic::error(format!("{addr} is not a resource: depends_on lists resources and data sources"))
+                    .with_code("pmx::config::bad_reference")
+                    .at(&file, span, "not a resource")
+                    .with_help(format!("a reference to {addr} in an expression already orders what uses it")),
+            );
+            return;
+        }
         let (message, label) = if type_known || addr.mode == Mode::Data {
             (format!("reference to undeclared resource {addr}"), "not declared")
         } else {
