@@ -73,6 +73,7 @@ broken_case!(
     schema_gaps,
     instance_problems,
     helpful_labels,
+    imports_and_moves,
 );
 
 /// Every folder in tests/broken has a test above.

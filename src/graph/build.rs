@@ -484,7 +484,32 @@ impl<'c> Builder<'c> {
                 self.report(d);
             }
         }
+        let mut imported: HashMap<String, &crate::diag::Location> = HashMap::new();
+        for i in &m.imports {
+            let to = i.to.to_string();
+            if let Some(first) = imported.get(&to) {
+                self.report(
+                    Diagnostic::error(format!("{to} is the target of two import blocks"))
+                        .with_code("pmx::config::duplicate_import")
+                        .at(&i.location.file, i.location.span.clone(), "imports into it again")
+                        .with_related(Diagnostic::error("first import").at(&first.file, first.span.clone(), "first")),
+                );
+            } else {
+                imported.insert(to, &i.location);
+            }
+        }
         for mv in &m.moved {
+            if mv.from.config.mode != mv.to.config.mode || mv.from.config.type_name != mv.to.config.type_name {
+                self.report(
+                    Diagnostic::error(format!(
+                        "moved: {} and {} are of different types; an object keeps its type",
+                        mv.from, mv.to
+                    ))
+                    .with_code("pmx::config::moved")
+                    .at(&mv.location.file, mv.location.span.clone(), "type changes")
+                    .with_help("to replace it with another type, remove the old block and add the new one"),
+                );
+            }
             if !m.resources.contains_key(&mv.to.config) {
                 self.report(
                     Diagnostic::error(format!("moved: the new address {} is not declared", mv.to.config))
