@@ -116,11 +116,7 @@ fn mark_if(v: Value, sensitive: bool) -> Value {
 
 /// How a number looks inside a string: integers without a fraction.
 pub fn number_to_string(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    super::functions::fmt_number(n)
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
