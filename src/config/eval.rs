@@ -682,7 +682,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let mut unknown = false;
         let mut sensitive = false;
         self.render_into(template, &mut out, &mut unknown, &mut sensitive)?;
-        Ok(if unknown { Value::Unknown } else { mark_if(Value::String(out), sensitive) })
+        // An unknown result keeps the mark: "x${var.secret}" is sensitive before it is known too.
+        Ok(match (unknown, sensitive) {
+            (true, true) => Value::Unknown.mark_sensitive(),
+            (true, false) => Value::Unknown,
+            (false, _) => mark_if(Value::String(out), sensitive),
+        })
     }
 
     fn render_into(
@@ -873,6 +878,9 @@ mod tests {
         assert!(!v.to_string().contains("hunter2"));
         let e = eval_str("var.secret + 1", &g).unwrap_err();
         assert!(!e.message.contains("hunter2"), "{}", e.message);
+        // Not yet known, still sensitive (an output of it must say sensitive = true).
+        let v = eval_str("\"${var.secret}-${vm.web[0].vmid}\"", &g).unwrap();
+        assert!(v.is_sensitive() && !v.is_known(), "{v:?}");
     }
 
     #[test]
