@@ -14,25 +14,81 @@ pub struct SourceFile {
     /// The path as shown to the user (relative to the working folder where possible).
     pub name: String,
     pub path: PathBuf,
+    /// The text spans point into (what the parser read).
     pub text: String,
+    /// The text as written, when the parser read it with newlines inserted (see
+    /// [`crate::config::syntax`]); diagnostics show this one.
+    written: Option<String>,
+    /// Offsets in `text` of the inserted newlines, ascending.
+    inserted: Vec<usize>,
+    /// Line starts of the text as written.
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(path: impl AsRef<Path>, name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
         let text = text.into();
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Arc::new(SourceFile { name: name.into(), path: path.as_ref().to_path_buf(), text, line_starts })
+        let line_starts = line_starts(&text);
+        Arc::new(SourceFile {
+            name: name.into(),
+            path: path.as_ref().to_path_buf(),
+            text,
+            written: None,
+            inserted: Vec::new(),
+            line_starts,
+        })
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// A file the parser reads as `parsed`: `written` with a newline inserted before each offset
+    /// of `inserted_at` (offsets in `written`, ascending). Spans index `parsed`; positions and
+    /// snippets are shown in `written`.
+    pub fn normalized(
+        path: impl AsRef<Path>,
+        name: impl Into<String>,
+        written: String,
+        parsed: String,
+        inserted_at: &[usize],
+    ) -> Arc<Self> {
+        let inserted = inserted_at.iter().enumerate().map(|(n, at)| at + n).collect();
+        Arc::new(SourceFile {
+            name: name.into(),
+            path: path.as_ref().to_path_buf(),
+            text: parsed,
+            line_starts: line_starts(&written),
+            written: Some(written),
+            inserted,
+        })
+    }
+
+    /// The text as the user wrote it.
+    pub fn written(&self) -> &str {
+        self.written.as_deref().unwrap_or(&self.text)
+    }
+
+    /// The offset in the written text of an offset in [`SourceFile::text`].
+    pub fn written_offset(&self, offset: usize) -> usize {
+        offset - self.inserted.partition_point(|&p| p < offset)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset (into [`SourceFile::text`]).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let text = self.written();
+        let offset = self.written_offset(offset.min(self.text.len())).min(text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
+        let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
         (line + 1, col + 1)
     }
+
+    /// A span of [`SourceFile::text`] as a span of the written text.
+    pub fn written_span(&self, span: &Range<usize>) -> Range<usize> {
+        let start = self.written_offset(span.start);
+        start..self.written_offset(span.end).max(start)
+    }
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
 }
 
 impl SourceCode for SourceFile {
@@ -42,14 +98,19 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.written();
+        let inner = text.read_span(span, context_lines_before, context_lines_after)?;
+        // Columns in characters, like line_col and the JSON output (miette counts bytes).
+        let start = inner.span().offset().min(text.len());
+        let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+        let column = text.get(line_start..start).map_or(inner.column(), |s| s.chars().count());
         Ok(Box::new(
             MietteSpanContents::new_named(
                 self.name.clone(),
                 inner.data(),
                 *inner.span(),
                 inner.line(),
-                inner.column(),
+                column,
                 inner.line_count(),
             )
             .with_language("hcl"),
@@ -158,10 +219,11 @@ impl Diagnostic {
         if let Some(l) = &self.location {
             let (line, column) = l.file.line_col(l.span.start);
             let (end_line, end_column) = l.file.line_col(l.span.end);
+            let bytes = l.file.written_span(&l.span);
             v["range"] = serde_json::json!({
                 "file": l.file.name,
-                "start": {"line": line, "column": column, "byte": l.span.start},
-                "end": {"line": end_line, "column": end_column, "byte": l.span.end},
+                "start": {"line": line, "column": column, "byte": bytes.start},
+                "end": {"line": end_line, "column": end_column, "byte": bytes.end},
             });
         }
         if let (Some(l), false) = (&self.location, self.more_labels.is_empty()) {
@@ -170,7 +232,8 @@ impl Diagnostic {
                 .iter()
                 .map(|(r, label)| {
                     let (line, column) = l.file.line_col(r.start);
-                    serde_json::json!({"label": label, "line": line, "column": column, "byte": r.start})
+                    let byte = l.file.written_offset(r.start);
+                    serde_json::json!({"label": label, "line": line, "column": column, "byte": byte})
                 })
                 .collect();
         }
@@ -211,9 +274,9 @@ impl miette::Diagnostic for Diagnostic {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let l = self.location.as_ref()?;
-        let span = SourceSpan::from(l.span.start..l.span.end.max(l.span.start));
+        let span = SourceSpan::from(l.file.written_span(&l.span));
         let more = self.more_labels.iter().map(|(r, label)| {
-            LabeledSpan::new_with_span(Some(label.clone()), SourceSpan::from(r.start..r.end.max(r.start)))
+            LabeledSpan::new_with_span(Some(label.clone()), SourceSpan::from(l.file.written_span(r)))
         });
         Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span)).chain(more)))
     }
@@ -333,6 +396,15 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(7), (2, 4)); // after the two-byte é
         assert_eq!(f.line_col(8), (3, 1));
+    }
+
+    #[test]
+    fn human_and_json_columns_count_characters() {
+        let f = SourceFile::new("m.pmx", "m.pmx", "x = { a = \"日本語\", idd = 1 }\n");
+        let d = Diagnostic::error("unknown").at(&f, 23..26, "here");
+        let out = Diagnostics::from(d.clone()).render(false);
+        assert!(out.contains("m.pmx:1:18"), "{out}");
+        assert_eq!(d.to_json()["range"]["start"]["column"], 18);
     }
 
     #[test]

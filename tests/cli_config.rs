@@ -66,6 +66,14 @@ broken_case!(
     bad_var_file,
     broken_rules,
     mixed_problems,
+    every_stage,
+    syntax_beside_schema,
+    big_count,
+    tight_one_line_blocks,
+    schema_gaps,
+    instance_problems,
+    helpful_labels,
+    imports_and_moves,
 );
 
 /// Every folder in tests/broken has a test above.
@@ -220,6 +228,16 @@ fn variable_precedence_follows_terraform() {
     // Like Terraform, --var and --var-file apply in command-line order: the later one wins.
     assert_eq!(count(&mut pmx(), &["--var", "n=5", "--var-file", "x.pmxvars.json"]), 4, "a later --var-file wins");
     assert_eq!(count(&mut pmx(), &["-var", "n=6", "-var-file", "x.pmxvars.json", "-var", "n=7"]), 7, "single-dash");
+    // Like terraform -chdir: with -C, a relative --var-file is found in that folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = pmx()
+        .current_dir(elsewhere.path())
+        .args(["-C", p.to_str().unwrap(), "graph", "--json", "--resources-only", "--var-file", "x.pmxvars.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 4, "-C DIR --var-file FILE reads DIR/FILE");
 }
 
 #[test]
@@ -241,6 +259,36 @@ resource "vm" "a" {
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("variable \"pw\""), "{all}");
     assert!(!all.contains("hunter2"), "{all}");
+}
+
+/// A variables file's snippet never shows a sensitive value: not the one in error, not a
+/// neighbouring one, not in a syntax error, not in a JSON error.
+#[test]
+fn sensitive_values_never_show_from_var_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        "variable \"secret\" {\n  type = number\n  sensitive = true\n}\nvariable \"pw\" {\n  type = string\n  sensitive = true\n}\nvariable \"plain\" { type = number }\n",
+    )
+    .unwrap();
+    let files = [
+        ("wrong.pmxvars", "secret = \"hunter2\"\npw = \"swordfish\"\nplain = \"visible\"\nbogus = 1\n"),
+        ("syntax.pmxvars", "pw = <<EOT\nswordfish\nEOT\nsecret = \"hunter2\" \"x\"\nplain = 1\n"),
+        ("bad.pmxvars.json", "{\"pw\": \"swordfish\", \"secret\": \"hunter2\",,}"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = pmx().current_dir(dir.path()).args(["validate", "--no-color", "--var-file", name]).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{name}: {all}");
+        assert!(all.contains(&format!("{name}:")), "{name}: the error points into the file: {all}");
+        assert!(!all.contains("hunter2") && !all.contains("swordfish"), "{name}: {all}");
+        if name == "wrong.pmxvars" {
+            // A value that is not sensitive still shows, and so does the warning's place.
+            assert!(all.contains("\"visible\""), "{all}");
+            assert!(all.contains("bogus"), "{all}");
+        }
+    }
 }
 
 #[test]

@@ -42,15 +42,14 @@ pub fn check_resource(registry: &Registry, res: &ResourceBlock, diags: &mut Diag
     };
     let what = addr.to_string();
     for (i, path) in res.lifecycle.ignore_changes.iter().enumerate() {
-        let first = path.split(['.', '[']).next().unwrap_or(path);
-        let known = schema.attributes.iter().any(|a| a.name == first) || schema.blocks.iter().any(|b| b.name == first);
-        if !known {
-            let at = res.lifecycle.ignore_changes_at.get(i).unwrap_or(&res.location);
-            let names = schema.attributes.iter().map(|a| a.name).chain(schema.blocks.iter().map(|b| b.name));
-            let mut d = Diagnostic::error(format!("ignore_changes of {what} names unknown attribute \"{first}\""))
+        let at = res.lifecycle.ignore_changes_at.get(i).unwrap_or(&res.location);
+        if let Some((message, label, help)) = check_ignore_path(path, &schema.attributes, &schema.blocks, &res.body) {
+            let mut d = Diagnostic::error(format!("ignore_changes of {what}: {message}"))
                 .with_code("pmx::config::unknown_attribute")
-                .at(&at.file, at.span.clone(), "not an attribute of this resource");
-            if let Some(h) = did_you_mean(first, names) {
+                .at(&at.file, at.span.clone(), label);
+            if path == "all" {
+                d = d.with_help("to ignore every attribute, write ignore_changes = all (without brackets)");
+            } else if let Some(h) = help {
                 d = d.with_help(h);
             }
             diags.push(d);
@@ -191,7 +190,9 @@ fn check_body(
         }
     }
     let mut seen_single: HashMap<&str, Range<usize>> = HashMap::new();
-    let mut seen_slots: HashMap<(&str, &str), Range<usize>> = HashMap::new();
+    // A slot label is a Proxmox parameter (`scsi0`, `ide2`, `net0`): one per guest, whatever
+    // the block type (`disk "scsi0"` and `cdrom "scsi0"` cannot both have it).
+    let mut seen_slots: HashMap<&str, (&str, Range<usize>)> = HashMap::new();
     for b in &body.blocks {
         let bfile = &b.location.file;
         let Some(bs) = blocks.iter().find(|s| s.name == b.name) else {
@@ -256,19 +257,55 @@ fn check_body(
                             .at(bfile, span.clone(), format!("does not match {slot_pattern}"))
                             .with_help(format!("slots look like \"{example}\"")),
                     );
-                } else if let Some(first) = seen_slots.get(&(bs.name, label.as_str())) {
+                } else if let Some((first_block, first)) = seen_slots.get(label.as_str()) {
+                    let message = if *first_block == bs.name {
+                        format!("slot {} \"{label}\" is declared twice in {what}", b.name)
+                    } else {
+                        format!("Proxmox slot \"{label}\" is used by both {first_block} and {} in {what}", b.name)
+                    };
                     diags.push(
-                        Diagnostic::error(format!("slot {} \"{label}\" is declared twice in {what}", b.name))
+                        Diagnostic::error(message)
                             .with_code("pmx::config::duplicate_slot")
                             .at(bfile, span.clone(), "declared again here")
                             .with_related(Diagnostic::error("first declared here").at(bfile, first.clone(), "first")),
                     );
                 } else {
-                    seen_slots.insert((bs.name, label.as_str()), span.clone());
+                    seen_slots.insert(label.as_str(), (bs.name, span.clone()));
                 }
             }
         }
         check_body(bfile, &inner_what, b.location.span.clone(), &b.body, &bs.attributes, &bs.blocks, false, diags);
+    }
+    // A single block with a `drive` (cloud_init) takes that slot too, `ide2` unless it says.
+    for b in &body.blocks {
+        let Some(drive) =
+            blocks.iter().find(|s| s.name == b.name).and_then(|s| s.attributes.iter().find(|a| a.name == "drive"))
+        else {
+            continue;
+        };
+        let (slot, span) = match b.body.attributes.get("drive") {
+            Some(a) => match &a.expr.expr {
+                hcl_edit::expr::Expression::String(s) => (s.value().to_string(), a.expr.span()),
+                _ => continue,
+            },
+            None => match drive.default.as_ref().and_then(|d| d.as_str()) {
+                Some(d) => (d.to_string(), b.location.span.clone()),
+                None => continue,
+            },
+        };
+        if let Some((other, first)) = seen_slots.get(slot.as_str()) {
+            diags.push(
+                Diagnostic::error(format!("Proxmox slot \"{slot}\" is used by both {other} and {} in {what}", b.name))
+                    .with_code("pmx::config::duplicate_slot")
+                    .at(&b.location.file, span, format!("{} uses drive {slot}", b.name))
+                    .with_related(Diagnostic::error("the slot is declared here").at(
+                        &b.location.file,
+                        first.clone(),
+                        "here",
+                    ))
+                    .with_help(format!("give {} another drive, e.g. drive = \"ide3\"", b.name)),
+            );
+        }
     }
     for bs in blocks.iter().filter(|b| b.required) {
         if !body.blocks.iter().any(|b| b.name == bs.name) {
@@ -281,6 +318,124 @@ fn check_body(
     }
 }
 
+/// Checks an `ignore_changes` path (`memory.size`, `disk["scsi0"].size`, `tags`) against the
+/// schema, as deep as it goes: (message, label, help) for the first wrong step.
+fn check_ignore_path(
+    path: &str,
+    attributes: &[Attribute],
+    blocks: &[BlockType],
+    body: &BodyDef,
+) -> Option<(String, String, Option<String>)> {
+    let mut steps = ignore_path_steps(path)?;
+    let first = steps.remove(0);
+    let Step::Name(name) = first else {
+        return Some(("a path starts with an attribute name".into(), "not an attribute name".into(), None));
+    };
+    if attributes.iter().any(|a| a.name == name) {
+        // An attribute; an index into a list or map value is not checked further.
+        return match steps.first() {
+            Some(Step::Name(n)) => {
+                Some((format!("\"{name}\" is an attribute, it has no \"{n}\""), "no such attribute".into(), None))
+            }
+            _ => None,
+        };
+    }
+    let Some(b) = blocks.iter().find(|b| b.name == name) else {
+        let names = attributes.iter().map(|a| a.name).chain(blocks.iter().map(|b| b.name));
+        return Some((
+            format!("unknown attribute \"{name}\""),
+            "not an attribute of this block".into(),
+            did_you_mean(&name, names),
+        ));
+    };
+    let mut rest = steps.as_slice();
+    let mut inner_body = body.blocks.iter().find(|d| d.name == name).map(|d| &d.body);
+    if let Nesting::Slotted { slot_pattern, example } = &b.nesting {
+        match rest.first() {
+            Some(Step::Key(slot)) => {
+                if pattern_matches(slot_pattern, slot) == Some(false) {
+                    return Some((
+                        format!("invalid slot \"{slot}\" for {name}"),
+                        format!("does not match {slot_pattern}"),
+                        Some(format!("slots look like \"{example}\"")),
+                    ));
+                }
+                let declared =
+                    body.blocks.iter().find(|d| d.name == name && d.label.as_ref().is_some_and(|(l, _)| l == slot));
+                if declared.is_none() {
+                    return Some((
+                        format!("{name} \"{slot}\" is not declared in this resource"),
+                        "no such slot".into(),
+                        None,
+                    ));
+                }
+                inner_body = declared.map(|d| &d.body);
+                rest = &rest[1..];
+            }
+            Some(Step::Name(n)) => {
+                return Some((
+                    format!("{name} is a slotted block: name the slot first, as in {name}[\"{example}\"].{n}"),
+                    "slot missing".into(),
+                    None,
+                ))
+            }
+            None => return None,
+        }
+    }
+    match rest.first() {
+        None => None,
+        Some(Step::Key(k)) => Some((format!("block {name} takes no index [\"{k}\"]"), "not indexable".into(), None)),
+        Some(Step::Name(_)) => {
+            let empty = BodyDef::default();
+            let sub: Vec<String> = rest.iter().map(Step::to_string).collect();
+            let sub = sub.join("").trim_start_matches('.').to_string();
+            check_ignore_path(&sub, &b.attributes, &b.blocks, inner_body.unwrap_or(&empty))
+                .map(|(m, l, h)| (format!("{m} (in {name})"), l, h))
+        }
+    }
+}
+
+enum Step {
+    Name(String),
+    Key(String),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Name(n) => write!(f, ".{n}"),
+            Step::Key(k) => write!(f, "[\"{k}\"]"),
+        }
+    }
+}
+
+/// `disk["scsi0"].size` as [Name(disk), Key(scsi0), Name(size)]; None when it does not read as
+/// a path (decoding already took it as written).
+fn ignore_path_steps(path: &str) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            steps.push(Step::Key(r[..end].trim().trim_matches('"').to_string()));
+            rest = &r[end + 1..];
+        } else {
+            let r = rest.strip_prefix('.').unwrap_or(rest);
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if end == 0 {
+                return None;
+            }
+            steps.push(Step::Name(r[..end].to_string()));
+            rest = &r[end..];
+        }
+    }
+    (!steps.is_empty()).then_some(steps)
+}
+
+/// The number attributes Proxmox takes as decimals (CPU time limits, bandwidth in MB/s); every
+/// other number of the schema (ids, counts, sizes, VLAN tags...) must be whole.
+pub const FRACTIONAL_NUMBERS: &[&str] = &["limit", "cpulimit", "rate"];
+
 /// Checks of known values against the schema.
 #[derive(Default)]
 pub struct ValueChecker;
@@ -288,41 +443,79 @@ pub struct ValueChecker;
 impl ValueChecker {
     /// Converts a value to the attribute's type and checks its constraints. Unknown values
     /// pass; sensitive ones are never quoted in the message.
-    pub fn check(&mut self, attr: &Attribute, value: Value) -> Result<Value, String> {
+    pub fn check(&mut self, attr: &Attribute, value: Value) -> Result<Value, ValueProblem> {
         let ty: TypeConstraint = (&attr.ty).into();
-        let value = convert(value, &ty)?;
+        let value = convert(value, &ty).map_err(|m| problem(m, format!("expected {ty}")))?;
         let sensitive = value.is_sensitive();
         let show = |v: &Value| if sensitive { "(sensitive value)".to_string() } else { v.to_string() };
         let plain = match &value {
             Value::Sensitive(v) => v.as_ref(),
             v => v,
         };
-        if let (Some(one_of), Value::String(s)) = (&attr.one_of, plain) {
-            if !one_of.contains(&s.as_str()) {
-                let mut msg = format!("{} is not one of: {}", show(plain), one_of.join(", "));
-                if !sensitive {
-                    if let Some(h) = did_you_mean(s, one_of.iter().copied()) {
-                        msg.push_str(&format!(" ({h})"));
+        // A list or set of strings: each element meets `one_of` and `pattern`.
+        let strings: Vec<(&str, bool)> = match plain {
+            Value::String(s) => vec![(s.as_str(), sensitive)],
+            Value::List(items) => {
+                items.iter().filter_map(|i| i.as_str().map(|s| (s, sensitive || i.is_sensitive()))).collect()
+            }
+            _ => Vec::new(),
+        };
+        let element = if matches!(plain, Value::List(_)) { "element " } else { "" };
+        let quote = |s: &str, hidden: bool| {
+            if hidden {
+                "(sensitive value)".to_string()
+            } else {
+                Value::String(s.into()).to_string()
+            }
+        };
+        if let Some(one_of) = &attr.one_of {
+            for &(s, hidden) in &strings {
+                if !one_of.contains(&s) {
+                    let mut msg = format!("{element}{} is not one of: {}", quote(s, hidden), one_of.join(", "));
+                    if !hidden {
+                        if let Some(h) = did_you_mean(s, one_of.iter().copied()) {
+                            msg.push_str(&format!(" ({h})"));
+                        }
                     }
+                    return Err(problem(msg, "not one of the allowed values"));
                 }
-                return Err(msg);
+            }
+        }
+        if let Value::Number(n) = plain {
+            if n.fract() != 0.0 && !FRACTIONAL_NUMBERS.contains(&attr.name) {
+                return Err(problem(format!("{} is not a whole number", show(plain)), "not a whole number"));
             }
         }
         if let (Some((lo, hi)), Value::Number(n)) = (attr.range, plain) {
             if *n < lo || *n > hi {
-                return Err(format!(
-                    "{} is out of range {}..{}",
-                    show(plain),
-                    super::eval::number_to_string(lo),
-                    super::eval::number_to_string(hi)
+                let range = format!("{}..{}", super::eval::number_to_string(lo), super::eval::number_to_string(hi));
+                return Err(problem(
+                    format!("{} is out of range {range}", show(plain)),
+                    format!("out of range {range}"),
                 ));
             }
         }
-        if let (Some(pattern), Value::String(s)) = (attr.pattern, plain) {
-            if pattern_matches(pattern, s) == Some(false) {
-                return Err(format!("{} does not match the pattern {pattern}", show(plain)));
+        if let Some(pattern) = attr.pattern {
+            for &(s, hidden) in &strings {
+                if pattern_matches(pattern, s) == Some(false) {
+                    return Err(problem(
+                        format!("{element}{} does not match the pattern {pattern}", quote(s, hidden)),
+                        "does not match the pattern",
+                    ));
+                }
             }
         }
         Ok(value)
     }
+}
+
+/// What is wrong with a value: the message, and the label under it in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueProblem {
+    pub message: String,
+    pub label: String,
+}
+
+fn problem(message: impl Into<String>, label: impl Into<String>) -> ValueProblem {
+    ValueProblem { message: message.into(), label: label.into() }
 }

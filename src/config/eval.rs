@@ -116,11 +116,7 @@ fn mark_if(v: Value, sensitive: bool) -> Value {
 
 /// How a number looks inside a string: integers without a fraction.
 pub fn number_to_string(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    super::functions::fmt_number(n)
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
@@ -438,7 +434,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     fn no_attribute(&self, m: &IndexMap<String, Value>, name: &str, span: Range<usize>) -> Box<Diagnostic> {
         let mut d = self.err(span, format!("unsupported attribute \"{name}\""), "no such attribute");
-        if let Some(h) = did_you_mean(name, m.keys().map(String::as_str)) {
+        // The instances of a resource with for_each: a map of objects that have the attribute.
+        let instances = !m.is_empty()
+            && m.values().all(|v| matches!(v, Value::Map(_)))
+            && m.values().any(|v| matches!(v, Value::Map(o) if o.contains_key(name)));
+        if let (true, Some(first)) = (instances, m.keys().next()) {
+            d.help = Some(format!(
+                "this is a map of instances (a resource with for_each?): pick one with [\"{first}\"], or all with values(...)"
+            ));
+        } else if let Some(h) = did_you_mean(name, m.keys().map(String::as_str)) {
             d.help = Some(h);
         }
         d
@@ -678,7 +682,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let mut unknown = false;
         let mut sensitive = false;
         self.render_into(template, &mut out, &mut unknown, &mut sensitive)?;
-        Ok(if unknown { Value::Unknown } else { mark_if(Value::String(out), sensitive) })
+        // An unknown result keeps the mark: "x${var.secret}" is sensitive before it is known too.
+        Ok(match (unknown, sensitive) {
+            (true, true) => Value::Unknown.mark_sensitive(),
+            (true, false) => Value::Unknown,
+            (false, _) => mark_if(Value::String(out), sensitive),
+        })
     }
 
     fn render_into(
@@ -869,6 +878,9 @@ mod tests {
         assert!(!v.to_string().contains("hunter2"));
         let e = eval_str("var.secret + 1", &g).unwrap_err();
         assert!(!e.message.contains("hunter2"), "{}", e.message);
+        // Not yet known, still sensitive (an output of it must say sensitive = true).
+        let v = eval_str("\"${var.secret}-${vm.web[0].vmid}\"", &g).unwrap();
+        assert!(v.is_sensitive() && !v.is_known(), "{v:?}");
     }
 
     #[test]

@@ -149,13 +149,16 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
         }
     });
     let module = decode::decode(parsed, dir, &mut diags);
-    if syntax_errors.has_errors() {
-        // Later checks would only repeat the damage ("x is not declared") of a broken file.
-        return (None, syntax_errors);
-    }
     let registry = crate::schema::registry();
     for res in module.resources.values() {
         check::check_resource(registry, res, &mut diags);
+    }
+    if syntax_errors.has_errors() {
+        // The files that parse are decoded and checked on their own, so their problems show
+        // beside the syntax errors. References, variables and values are not: they would only
+        // repeat the damage ("x is not declared") of the broken file.
+        syntax_errors.extend(diags);
+        return (None, syntax_errors.sorted());
     }
     let mut variables = vars::resolve(&module, dir, inputs, &mut diags);
     let unset_variables = variables

@@ -3,7 +3,9 @@
 //! `.pmx` accepts one convenience plain HCL does not: several attributes on one line of a block,
 //! separated by commas (`cpu { cores = 2, sockets = 1 }`). [`normalize_block_commas`] turns those
 //! commas (and the blank after `{` / before `}`) into newlines, byte for byte, so every span
-//! hcl-edit reports still points into the file as the user wrote it.
+//! hcl-edit reports still points into the file as the user wrote it. Where there is no blank to
+//! turn (`cpu {cores = 2, sockets = 1}`), a newline is inserted; the [`SourceFile`] then keeps
+//! the text as written for display and maps positions back to it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +23,13 @@ pub struct ParsedFile {
 
 /// Parses one file's text. A syntax error becomes a diagnostic at the exact place.
 pub fn parse_source(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Diagnostic>> {
-    let text = normalize_block_commas(&source.text);
+    let (text, inserted) = normalize(&source.text);
+    let source = if inserted.is_empty() {
+        source.clone()
+    } else {
+        SourceFile::normalized(&source.path, source.name.clone(), source.text.clone(), text.to_string(), &inserted)
+    };
+    let source = &source;
     match hcl_edit::parser::parse_body(&text) {
         Ok(body) => Ok(ParsedFile { source: source.clone(), body }),
         Err(e) => {
@@ -98,9 +106,17 @@ enum Prev {
 
 /// Rewrites commas that separate attributes inside a block body into newlines (same length,
 /// so spans stay valid). Object expressions, strings, heredocs and comments are left alone.
+/// Where a newline must go between `{` and the first attribute, or the last one and `}`, and
+/// there is no blank to turn into one, a newline is inserted (see [`normalize`]).
 pub fn normalize_block_commas(text: &str) -> std::borrow::Cow<'_, str> {
+    normalize(text).0
+}
+
+/// [`normalize_block_commas`], with the offsets (in `text`) before which a newline was inserted.
+pub fn normalize(text: &str) -> (std::borrow::Cow<'_, str>, Vec<usize>) {
     let b = text.as_bytes();
     let mut edits: Vec<usize> = Vec::new();
+    let mut inserts: Vec<usize> = Vec::new();
     let mut stack: Vec<Ctx> = vec![Ctx::BlockBody { open: None, commas: Vec::new() }];
     let mut prev = Prev::Other;
     let mut i = 0;
@@ -185,11 +201,15 @@ pub fn normalize_block_commas(text: &str) -> std::borrow::Cow<'_, str> {
                         if let Some(Ctx::BlockBody { open: Some(open), commas }) = stack.pop() {
                             if !commas.is_empty() {
                                 edits.extend(commas);
-                                if matches!(b.get(open + 1), Some(b' ' | b'\t')) {
-                                    edits.push(open + 1);
+                                match b.get(open + 1) {
+                                    Some(b' ' | b'\t') => edits.push(open + 1),
+                                    Some(b'\n' | b'\r') => {}
+                                    _ => inserts.push(open + 1),
                                 }
-                                if i > 0 && matches!(b[i - 1], b' ' | b'\t') {
-                                    edits.push(i - 1);
+                                match b[i - 1] {
+                                    b' ' | b'\t' => edits.push(i - 1),
+                                    b'\n' => {}
+                                    _ => inserts.push(i),
                                 }
                             }
                         }
@@ -217,18 +237,22 @@ pub fn normalize_block_commas(text: &str) -> std::borrow::Cow<'_, str> {
         }
         i += 1;
     }
-    if edits.is_empty() {
-        return std::borrow::Cow::Borrowed(text);
+    if edits.is_empty() && inserts.is_empty() {
+        return (std::borrow::Cow::Borrowed(text), inserts);
     }
     let mut out = b.to_vec();
     for e in edits {
         out[e] = b'\n';
     }
-    // Only ASCII bytes were replaced by ASCII bytes, so this cannot fail; fall back to the
-    // original text rather than panic if it ever did.
+    inserts.sort_unstable();
+    for (n, at) in inserts.iter().enumerate() {
+        out.insert(at + n, b'\n');
+    }
+    // Only ASCII bytes were replaced by ASCII bytes or inserted between tokens, so this cannot
+    // fail; fall back to the original text rather than panic if it ever did.
     match String::from_utf8(out) {
-        Ok(s) => std::borrow::Cow::Owned(s),
-        Err(_) => std::borrow::Cow::Borrowed(text),
+        Ok(s) => (std::borrow::Cow::Owned(s), inserts),
+        Err(_) => (std::borrow::Cow::Borrowed(text), Vec::new()),
     }
 }
 
@@ -290,6 +314,23 @@ mod tests {
         let block = body.get_blocks("resource").next().unwrap();
         let clone = block.body.get_blocks("clone").next().unwrap();
         assert!(clone.body.get_attribute("full").is_some());
+    }
+
+    #[test]
+    fn one_line_blocks_without_blanks_inside_the_braces() {
+        let src = "resource \"pool\" \"p\" {comment = \"x\", id = \"y\"}\nx {cores = 2,sockets = 1}\n";
+        let f = SourceFile::new("m.pmx", "m.pmx", src);
+        let parsed = parse_source(&f).expect("parses");
+        let block = parsed.body.get_blocks("resource").next().unwrap();
+        let id = block.body.get_attribute("id").unwrap();
+        // Spans index the parsed text; positions and snippets are those of the written one.
+        let span = hcl_edit::Span::span(&id.key).unwrap();
+        assert_eq!(&parsed.source.text[span.clone()], "id");
+        assert_eq!(parsed.source.written(), src);
+        assert_eq!(&src[parsed.source.written_span(&span)], "id");
+        assert_eq!(parsed.source.line_col(span.start), (1, 37));
+        let x = parsed.body.get_blocks("x").next().unwrap();
+        assert!(x.body.get_attribute("sockets").is_some());
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 pub struct VarInputs {
     /// `--var NAME=VALUE` and `--var-file FILE`, in command-line order: they win over the
     /// environment and auto files, and a later one wins over an earlier one. Relative file paths
-    /// are relative to the current folder.
+    /// are relative to the configuration folder (like `terraform -chdir`, `-C DIR` changes
+    /// folder first).
     pub cli: Vec<CliVar>,
     /// `PMX_VAR_<name>` values; `None` reads the process environment.
     pub env: Option<Vec<(String, String)>>,
@@ -76,7 +77,7 @@ pub fn resolve(module: &Module, dir: &Path, inputs: &VarInputs, diags: &mut Diag
     for input in &inputs.cli {
         let arg = match input {
             CliVar::File(file) => {
-                read_var_file(module, file, dir, &mut given, diags, false);
+                read_var_file(module, &dir.join(file), dir, &mut given, diags, false);
                 continue;
             }
             CliVar::Var(arg) => arg,
@@ -280,23 +281,42 @@ fn read_var_file(
             Err(e) => {
                 let file = SourceFile::new(path, name.clone(), text.clone());
                 let offset = line_col_to_offset(&text, e.line(), e.column());
-                diags.push(Diagnostic::error(format!("{name}: invalid JSON: {e}")).with_code("pmx::vars::syntax").at(
-                    &file,
-                    offset..offset,
-                    "here",
-                ));
+                let d = Diagnostic::error(format!("{name}: invalid JSON: {e}")).with_code("pmx::vars::syntax");
+                // No snippet when a sensitive variable is declared: the lines around the error
+                // may hold its value (the message still gives line and column).
+                if module.variables.values().any(|v| v.sensitive) {
+                    diags.push(d);
+                } else {
+                    diags.push(d.at(&file, offset..offset, "here"));
+                }
                 return;
             }
         }
     } else {
+        let sensitive: Vec<&str> = module.variables.values().filter(|v| v.sensitive).map(|v| v.name.as_str()).collect();
         let parsed = match parse_file(path, &name) {
             Ok(p) => p,
-            Err(d) => {
+            Err(mut d) => {
+                // The snippet of a syntax error must not show a sensitive value either; without
+                // a syntax tree, mask what looks like one (`NAME = ...` up to the next `NAME =`).
+                if let Some(loc) = d.location.as_mut() {
+                    let ranges = sensitive_value_lines(&loc.file.text, &sensitive);
+                    loc.file = masked_copy(&loc.file, &ranges);
+                }
                 diags.push(*d);
                 return;
             }
         };
-        let file = parsed.source.clone();
+        // Diagnostics show this copy, where the text of every sensitive variable's value is
+        // masked: a snippet shows neighbouring lines, which may hold another secret.
+        let ranges: Vec<std::ops::Range<usize>> = parsed
+            .body
+            .iter()
+            .filter_map(|s| s.as_attribute())
+            .filter(|a| sensitive.contains(&a.key.as_str()))
+            .filter_map(|a| hcl_edit::Span::span(&a.value))
+            .collect();
+        let file = masked_copy(&parsed.source, &ranges);
         let mut out = Vec::new();
         for s in parsed.body.into_iter() {
             match s {
@@ -336,6 +356,48 @@ fn read_var_file(
         let source = if auto { name.clone() } else { format!("--var-file {name}") };
         given.insert(key, Input { raw: RawValue::Value(value, expr), source });
     }
+}
+
+/// A copy of `file` for diagnostics, every byte in `ranges` (but line breaks) replaced by `*`:
+/// byte offsets, lines and spans stay valid, the secret text is gone.
+fn masked_copy(file: &Arc<SourceFile>, ranges: &[std::ops::Range<usize>]) -> Arc<SourceFile> {
+    if ranges.is_empty() {
+        return file.clone();
+    }
+    let mut bytes = file.text.clone().into_bytes();
+    for r in ranges {
+        for b in bytes.get_mut(r.start.min(r.end)..r.end.min(file.text.len())).into_iter().flatten() {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b'*';
+            }
+        }
+    }
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    SourceFile::new(&file.path, file.name.clone(), text)
+}
+
+/// For a file that does not parse: the text after `NAME =` of each sensitive variable, through
+/// its continuation lines (up to the next line that starts `IDENT =`).
+fn sensitive_value_lines(text: &str, sensitive: &[&str]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut masking = false;
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let ident_len = trimmed.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(trimmed.len());
+        let after = trimmed[ident_len..].trim_start();
+        if ident_len > 0 && after.starts_with('=') && !after.starts_with("==") {
+            masking = sensitive.contains(&&trimmed[..ident_len]);
+            if masking {
+                let eq = start + (line.len() - trimmed.len()) + ident_len + (trimmed[ident_len..].len() - after.len());
+                out.push(eq + 1..start + line.len());
+            }
+        } else if masking {
+            out.push(start..start + line.len());
+        }
+        start += line.len();
+    }
+    out
 }
 
 /// One `NAME = VALUE` of a variables file: the value, its expression and the name's place.

@@ -15,9 +15,12 @@ use crate::addr::{ConfigAddress, InstanceKey, Mode};
 use crate::config::check::{schema_of, ValueChecker};
 use crate::config::eval::{eval, eval_in, Env};
 use crate::config::model::{BodyDef, Expr, ResourceBlock, PROVIDER_SENSITIVE};
-use crate::config::suggest::did_you_mean;
+use crate::config::suggest::{did_you_mean, did_you_mean_address};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::schema::{Attribute, BlockType, Nesting, Presence};
+
+/// The most instances one `count` may make (a typo such as 1000000 must not run away).
+const MAX_COUNT: u32 = 100_000;
 
 /// A block of the configuration: the nodes of the first, block-level graph.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,6 +75,29 @@ pub(super) struct Builder<'c> {
     last_expand_failed: bool,
     /// Resource blocks whose expansion failed.
     failed: HashSet<ConfigAddress>,
+    /// References to what is not declared (already reported): they evaluate to unknown, so
+    /// the rest of the configuration is still checked.
+    missing: Vec<ConfigAddress>,
+    /// Blocks with a broken reference or in a cycle, and every block that depends on one: an
+    /// unknown count / for_each there is the echo of a reported problem, not a new one.
+    tainted: HashSet<Block>,
+    /// Where the reference checks found problems: evaluation there only repeats them.
+    reference_problems: HashSet<(String, usize)>,
+    /// The instance (of a count / for_each resource) being evaluated, named in its problems.
+    current_instance: Option<String>,
+    /// A wrong value reported for an instance: the same problem in another instance is
+    /// merged into it ("in vm.a[0] and 2 more instances"); one with another value is not.
+    instance_problems: HashMap<(String, String, usize), InstanceProblem>,
+}
+
+/// A wrong value found in one or more instances of a resource.
+struct InstanceProblem {
+    /// Where in `diags`.
+    index: usize,
+    what: String,
+    why: String,
+    first: String,
+    more: usize,
 }
 
 impl<'c> Builder<'c> {
@@ -91,6 +117,11 @@ impl<'c> Builder<'c> {
             implicit_provider: false,
             last_expand_failed: false,
             failed: HashSet::new(),
+            missing: Vec::new(),
+            tainted: HashSet::new(),
+            reference_problems: HashSet::new(),
+            current_instance: None,
+            instance_problems: HashMap::new(),
         }
     }
 
@@ -100,9 +131,36 @@ impl<'c> Builder<'c> {
             Some(l) => (d.message.clone(), l.file.name.clone(), l.span.start, l.span.end),
             None => (d.message.clone(), String::new(), 0, 0),
         };
+        if let Some(l) = &d.location {
+            if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
+                return;
+            }
+        }
         if self.seen.insert(key) {
             self.diags.push(d);
         }
+    }
+
+    /// Reports a wrong value `why` of attribute `what`; inside an instance of a count /
+    /// for_each resource, the message names the instance (merging the same problem of others).
+    fn report_in_instance(&mut self, mut d: Diagnostic, what: String, why: String) {
+        let Some(instance) = self.current_instance.clone() else { return self.report(d) };
+        let Some(l) = &d.location else { return self.report(d) };
+        if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
+            return;
+        }
+        let key = (format!("{what}: {why}"), l.file.name.clone(), l.span.start);
+        if let Some(p) = self.instance_problems.get_mut(&key) {
+            p.more += 1;
+            let s = if p.more == 1 { "" } else { "s" };
+            self.diags.0[p.index].message =
+                format!("invalid value for {} in {} and {} more instance{s}: {}", p.what, p.first, p.more, p.why);
+            return;
+        }
+        d.message = format!("invalid value for {what} in {instance}: {why}");
+        self.instance_problems
+            .insert(key, InstanceProblem { index: self.diags.len(), what, why, first: instance, more: 0 });
+        self.diags.push(d);
     }
 
     fn node(&mut self, b: Block) -> NodeIndex {
@@ -140,20 +198,32 @@ impl<'c> Builder<'c> {
         // 2. Edges from references.
         self.link_all();
         self.check_imports_and_moves();
-        if self.diags.has_errors() {
-            return Err(self.diags.sorted());
-        }
-        // 3. Cycles.
-        let order = match self.block_order() {
-            Some(o) => o,
-            None => return Err(self.diags),
-        };
+        self.reference_problems = self
+            .diags
+            .errors()
+            .filter_map(|d| d.location.as_ref().map(|l| (l.file.name.clone(), l.span.start)))
+            .collect();
+        // 3. Cycles. They are reported, and evaluation goes on (the blocks of a cycle see each
+        // other as unknown), so that one run shows every problem; so do broken references.
+        let (order, cyclic) = self.block_order();
+        self.taint(&cyclic);
         let t0 = std::time::Instant::now();
         // 4. Evaluate in order.
         let mut instances: IndexMap<ResourceAddress, Instance> = IndexMap::new();
         let mut providers = IndexMap::new();
         let mut outputs = IndexMap::new();
         self.init_globals();
+        for b in cyclic {
+            match self.blocks[b].clone() {
+                Block::Local(n) => {
+                    if let Some(Value::Map(locals)) = self.globals.get_mut("local") {
+                        locals.insert(n, Value::Unknown);
+                    }
+                }
+                Block::Resource(a) => self.set_resource_value(&a, Value::Unknown),
+                _ => {}
+            }
+        }
         for b in order {
             match self.blocks[b].clone() {
                 Block::Variable(_) => {}
@@ -287,6 +357,12 @@ impl<'c> Builder<'c> {
                         }
                     } else {
                         self.undeclared(&file, r.span, &format!("var.{n}"), "variable", n, m.variables.keys());
+                        self.tainted.insert(me.clone());
+                        self.missing.push(ConfigAddress {
+                            mode: Mode::Managed,
+                            type_name: "var".into(),
+                            name: n.clone(),
+                        });
                     }
                 }
                 RefTarget::Local(n) => {
@@ -294,6 +370,12 @@ impl<'c> Builder<'c> {
                         self.edge(Block::Local(n.clone()), &me, file, r.span);
                     } else {
                         self.undeclared(&file, r.span, &format!("local.{n}"), "local value", n, m.locals.keys());
+                        self.tainted.insert(me.clone());
+                        self.missing.push(ConfigAddress {
+                            mode: Mode::Managed,
+                            type_name: "local".into(),
+                            name: n.clone(),
+                        });
                     }
                 }
                 RefTarget::Resource(addr) => {
@@ -334,15 +416,25 @@ impl<'c> Builder<'c> {
         let registry = crate::schema::registry();
         let type_known = schema_of(registry, addr.mode, &addr.type_name).is_some()
             || m.resources.keys().any(|a| a.mode == addr.mode && a.type_name == addr.type_name);
-        let declared: Vec<String> = m.resources.keys().map(|a| a.to_string()).collect();
+        if addr.mode == Mode::Managed && ["var", "local", "each", "count", "path"].contains(&addr.type_name.as_str()) {
+            // `depends_on = [var.x]`: a name, not a resource.
+            self.report(
+                Diagnostic::error(format!("{addr} is not a resource: depends_on lists resources and data sources"))
+                    .with_code("pmx::config::bad_reference")
+                    .at(&file, span, "not a resource")
+                    .with_help(format!("a reference to {addr} in an expression already orders what uses it")),
+            );
+            return;
+        }
         let (message, label) = if type_known || addr.mode == Mode::Data {
             (format!("reference to undeclared resource {addr}"), "not declared")
         } else {
             (format!("unknown name \"{}\"", addr.type_name), "not a resource type, variable or local")
         };
+        self.missing.push(addr.clone());
+        self.tainted.insert(me.clone());
         let mut d = Diagnostic::error(message).with_code("pmx::config::undeclared").at(&file, span, label);
-        let wanted = addr.to_string();
-        if let Some(h) = did_you_mean(&wanted, declared.iter().map(String::as_str)) {
+        if let Some(h) = did_you_mean_address(addr, m.resources.keys()) {
             d = d.with_help(h);
         } else if !type_known && addr.mode == Mode::Managed {
             d = d.with_help("references look like var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME");
@@ -382,18 +474,42 @@ impl<'c> Builder<'c> {
         let m = &self.config.module;
         for i in &m.imports {
             if !m.resources.contains_key(&i.to.config) {
-                let declared: Vec<String> = m.resources.keys().map(|a| a.to_string()).collect();
                 let mut d = Diagnostic::error(format!("import target {} is not declared", i.to.config))
                     .with_code("pmx::config::undeclared")
                     .at(&i.location.file, i.location.span.clone(), "imports into a resource that does not exist")
                     .with_help("declare the resource block the guest should be imported into");
-                if let Some(h) = did_you_mean(&i.to.config.to_string(), declared.iter().map(String::as_str)) {
+                if let Some(h) = did_you_mean_address(&i.to.config, m.resources.keys()) {
                     d = d.with_help(h);
                 }
                 self.report(d);
             }
         }
+        let mut imported: HashMap<String, &crate::diag::Location> = HashMap::new();
+        for i in &m.imports {
+            let to = i.to.to_string();
+            if let Some(first) = imported.get(&to) {
+                self.report(
+                    Diagnostic::error(format!("{to} is the target of two import blocks"))
+                        .with_code("pmx::config::duplicate_import")
+                        .at(&i.location.file, i.location.span.clone(), "imports into it again")
+                        .with_related(Diagnostic::error("first import").at(&first.file, first.span.clone(), "first")),
+                );
+            } else {
+                imported.insert(to, &i.location);
+            }
+        }
         for mv in &m.moved {
+            if mv.from.config.mode != mv.to.config.mode || mv.from.config.type_name != mv.to.config.type_name {
+                self.report(
+                    Diagnostic::error(format!(
+                        "moved: {} and {} are of different types; an object keeps its type",
+                        mv.from, mv.to
+                    ))
+                    .with_code("pmx::config::moved")
+                    .at(&mv.location.file, mv.location.span.clone(), "type changes")
+                    .with_help("to replace it with another type, remove the old block and add the new one"),
+                );
+            }
             if !m.resources.contains_key(&mv.to.config) {
                 self.report(
                     Diagnostic::error(format!("moved: the new address {} is not declared", mv.to.config))
@@ -422,22 +538,35 @@ impl<'c> Builder<'c> {
 
     // ----- cycles and order ------------------------------------------------------------
 
-    /// The blocks in dependency order, or None after reporting every cycle.
-    fn block_order(&mut self) -> Option<Vec<NodeIndex>> {
+    /// Marks the blocks that hold or depend on a broken reference or a cycle.
+    fn taint(&mut self, cyclic: &[NodeIndex]) {
+        let mut queue: VecDeque<NodeIndex> = cyclic.iter().copied().collect();
+        queue.extend(self.tainted.iter().filter_map(|b| self.index.get(b).copied()));
+        let mut seen: HashSet<NodeIndex> = queue.iter().copied().collect();
+        while let Some(n) = queue.pop_front() {
+            self.tainted.insert(self.blocks[n].clone());
+            for next in self.blocks.neighbors_directed(n, Direction::Outgoing) {
+                if seen.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+
+    /// The blocks in dependency order (the members of a cycle together, after what the cycle
+    /// depends on) and the members of cycles, after reporting every cycle.
+    fn block_order(&mut self) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
         let sccs = petgraph::algo::tarjan_scc(&self.blocks);
-        let mut cyclic = false;
+        let mut cyclic = Vec::new();
         for scc in &sccs {
             let self_loop = scc.len() == 1 && self.edge_set.contains(&(scc[0], scc[0]));
             if scc.len() > 1 || self_loop {
-                cyclic = true;
+                cyclic.extend(scc.iter().copied());
                 self.report_cycle(scc);
             }
         }
-        if cyclic {
-            return None;
-        }
         // tarjan_scc yields components dependents-first; reversed, dependencies come first.
-        Some(sccs.into_iter().rev().flatten().collect())
+        (sccs.into_iter().rev().flatten().collect(), cyclic)
     }
 
     fn report_cycle(&mut self, scc: &[NodeIndex]) {
@@ -528,6 +657,19 @@ impl<'c> Builder<'c> {
                 },
             };
             table.entry(name).or_insert_with(|| Value::Map(IndexMap::new()));
+        }
+        for a in self.missing.clone() {
+            let table = match a.mode {
+                Mode::Managed => Some(&mut self.globals),
+                Mode::Data => match self.globals.get_mut("data") {
+                    Some(Value::Map(d)) => Some(d),
+                    _ => None,
+                },
+            };
+            let Some(table) = table else { continue };
+            if let Value::Map(t) = table.entry(a.type_name).or_insert_with(|| Value::Map(IndexMap::new())) {
+                t.entry(a.name).or_insert(Value::Unknown);
+            }
         }
     }
 
@@ -632,16 +774,68 @@ impl<'c> Builder<'c> {
     /// (`pmx validate`): its unknown result is expected then, not an error.
     /// Also true for a resource whose own count / for_each already failed (reported once).
     fn uses_unset_variable(&self, expr: &Expr) -> bool {
-        if self.config.unset_variables.is_empty() && self.failed.is_empty() {
+        if self.config.unset_variables.is_empty() && self.failed.is_empty() && self.tainted.is_empty() {
             return false;
         }
         let (mut found, mut bad) = (Vec::new(), Vec::new());
         refs::collect(&expr.expr, &mut found, &mut bad);
-        found.iter().any(|r| match &r.target {
-            RefTarget::Var(n) => self.config.unset_variables.contains(n),
-            RefTarget::Resource(a) => self.failed.contains(a),
+        let missing =
+            |type_name: &str, name: &str| self.missing.iter().any(|a| a.type_name == type_name && a.name == name);
+        !bad.is_empty()
+            || found.iter().any(|r| match &r.target {
+                RefTarget::Var(n) => self.config.unset_variables.contains(n) || missing("var", n),
+                RefTarget::Local(n) => self.tainted.contains(&Block::Local(n.clone())) || missing("local", n),
+                RefTarget::Resource(a) => {
+                    self.failed.contains(a)
+                        || self.tainted.contains(&Block::Resource(a.clone()))
+                        || self.missing.contains(a)
+                }
+                _ => false,
+            })
+    }
+
+    /// Whether an expression surely makes a list or tuple rather than a set (a literal `[...]`, a
+    /// `[for ...]`, a function that returns a list, a variable typed as a list), which for_each
+    /// refuses like Terraform. Values that may be sets (locals, toset()) are let through.
+    fn is_list_not_set(&self, e: &hcl_edit::expr::Expression) -> bool {
+        use crate::config::types::TypeConstraint;
+        use hcl_edit::expr::{Expression, TraversalOperator};
+        const LIST_FUNCTIONS: &[&str] = &[
+            "concat",
+            "split",
+            "keys",
+            "values",
+            "distinct",
+            "sort",
+            "compact",
+            "flatten",
+            "reverse",
+            "slice",
+            "range",
+            "tolist",
+            "formatlist",
+            "regexall",
+            "chunklist",
+        ];
+        match e {
+            Expression::Array(_) => true,
+            Expression::ForExpr(f) => f.key_expr.is_none(),
+            Expression::Parenthesis(p) => self.is_list_not_set(p.inner()),
+            Expression::FuncCall(f) => f.name.namespace.is_empty() && LIST_FUNCTIONS.contains(&f.name.name.as_str()),
+            Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+                (Expression::Variable(v), [op]) if v.as_str() == "var" => match op.value() {
+                    TraversalOperator::GetAttr(name) => self
+                        .config
+                        .module
+                        .variables
+                        .get(name.as_str())
+                        .is_some_and(|d| matches!(d.ty, TypeConstraint::List(_) | TypeConstraint::Tuple(_))),
+                    _ => false,
+                },
+                _ => false,
+            },
             _ => false,
-        })
+        }
     }
 
     /// The instance keys of a resource block, with each.value for for_each.
@@ -668,18 +862,22 @@ impl<'c> Builder<'c> {
         self.last_expand_failed = false;
         if let Some(count) = &r.count {
             let v = self.eval_or_report(count, None, None);
-            let problem = match &v {
-                Value::Unknown => Some("count depends on a value known only after apply".to_string()),
-                Value::Sensitive(_) => Some("count cannot be a sensitive value".to_string()),
-                Value::Number(n) if n.fract() != 0.0 => Some(format!("count must be a whole number, not {n}")),
-                Value::Number(n) if *n < 0.0 => Some(format!("count cannot be negative ({n})")),
-                Value::Number(n) if *n > 100_000.0 => Some(format!("count {n} is too large (at most 100000)")),
-                Value::Number(_) => None,
-                Value::String(s) => match s.parse::<u32>() {
-                    Ok(_) => None,
-                    Err(_) => Some(format!("count must be a number, not the string {s:?}")),
-                },
-                other => Some(format!("count must be a number, not a {}", other.type_name())),
+            // Like Terraform, a string that holds a number converts; the limits apply to the
+            // number either way, so a count of "300000" cannot run away either.
+            let number = match &v {
+                Value::Number(n) => Some(*n),
+                Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+                _ => None,
+            };
+            let problem = match (&v, number) {
+                (Value::Unknown, _) => Some("count depends on a value known only after apply".to_string()),
+                (Value::Sensitive(_), _) => Some("count cannot be a sensitive value".to_string()),
+                (_, Some(n)) if n.fract() != 0.0 => Some(format!("count must be a whole number, not {n}")),
+                (_, Some(n)) if n < 0.0 => Some(format!("count cannot be negative ({n})")),
+                (_, Some(n)) if n > MAX_COUNT as f64 => Some(format!("count {n} is too large (at most {MAX_COUNT})")),
+                (_, Some(_)) => None,
+                (Value::String(s), None) => Some(format!("count must be a number, not the string {s:?}")),
+                (other, None) => Some(format!("count must be a number, not a {}", other.type_name())),
             };
             if let Some(p) = problem {
                 let mut d = Diagnostic::error(format!("invalid count for {}: {p}", r.addr))
@@ -692,11 +890,7 @@ impl<'c> Builder<'c> {
                 self.last_expand_failed = true;
                 return Vec::new();
             }
-            let n = match &v {
-                Value::Number(n) => *n as i64,
-                Value::String(s) => s.parse::<i64>().unwrap_or(0),
-                _ => 0,
-            };
+            let n = number.unwrap_or(0.0) as i64;
             return (0..n).map(|i| (InstanceKey::Int(i), None)).collect();
         }
         if let Some(fe) = &r.for_each {
@@ -727,6 +921,11 @@ impl<'c> Builder<'c> {
                     }
                     m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect()
                 }
+                Value::List(_) if self.is_list_not_set(&fe.expr) => bad(
+                    self,
+                    "for_each needs a map or a set of strings, and this is a list".into(),
+                    Some("make it a set with toset(...), as in Terraform: for_each = toset([\"a\", \"b\"])"),
+                ),
                 Value::List(items) => {
                     let mut out: Vec<(InstanceKey, Option<Value>)> = Vec::new();
                     for item in items {
@@ -804,7 +1003,9 @@ impl<'c> Builder<'c> {
                 Some(s) => (&s.attributes, &s.blocks),
                 None => (&[], &[]),
             };
+            self.current_instance = (key != InstanceKey::None).then(|| addr.instance(key.clone()).to_string());
             let mut desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
+            self.current_instance = None;
             // A resource with count or for_each must set such an attribute (the config check says so).
             if r.count.is_none() && r.for_each.is_none() {
                 for a in attrs.iter().filter(|a| a.defaults_to_block_name) {
@@ -897,12 +1098,12 @@ impl<'c> Builder<'c> {
                 Some(schema) => match self.checker.check(schema, v) {
                     Ok(v) if schema.sensitive => v.mark_sensitive(),
                     Ok(v) => v,
-                    Err(m) => {
-                        self.report(
-                            Diagnostic::error(format!("invalid value for \"{path}{name}\": {m}"))
-                                .with_code("pmx::config::wrong_type")
-                                .at(&a.expr.file, a.expr.span(), format!("expected {}", type_name(&schema.ty))),
-                        );
+                    Err(p) => {
+                        let m = p.message;
+                        let d = Diagnostic::error(format!("invalid value for \"{path}{name}\": {m}"))
+                            .with_code("pmx::config::wrong_type")
+                            .at(&a.expr.file, a.expr.span(), p.label);
+                        self.report_in_instance(d, format!("\"{path}{name}\""), m);
                         Value::Unknown
                     }
                 },
@@ -1094,20 +1295,38 @@ fn object_of(desired: &IndexMap<String, Value>, attrs: &[Attribute], blocks: &[B
         }
     }
     for b in blocks {
-        if !o.contains_key(b.name) {
-            let v = match b.nesting {
-                Nesting::Single => Value::Null,
-                Nesting::Slotted { .. } => Value::Map(IndexMap::new()),
-            };
-            o.insert(b.name.to_string(), v);
-        }
+        // A block that is written gets its defaults and computed attributes too
+        // (`vm.a.disk["scsi0"].format`, `vm.a.cpu.sockets`); one left out is null (a slotted
+        // block: no slots), as in Terraform.
+        let v = match (&b.nesting, o.get(b.name).cloned()) {
+            (Nesting::Single, Some(Value::Map(m))) => Value::Map(block_object_of(&m, b)),
+            (Nesting::Slotted { .. }, Some(Value::Map(slots))) => Value::Map(
+                slots
+                    .into_iter()
+                    .map(|(slot, v)| match v {
+                        Value::Map(m) => (slot, Value::Map(block_object_of(&m, b))),
+                        other => (slot, other),
+                    })
+                    .collect(),
+            ),
+            (_, Some(other)) => other,
+            (Nesting::Single, None) => Value::Null,
+            (Nesting::Slotted { .. }, None) => Value::Map(IndexMap::new()),
+        };
+        o.insert(b.name.to_string(), v);
     }
     o.entry("id".to_string()).or_insert(Value::Unknown);
     o
 }
 
-fn type_name(t: &crate::schema::ValueType) -> String {
-    crate::config::types::TypeConstraint::from(t).to_string()
+/// [`object_of`] for one nested block instance (no `id`).
+fn block_object_of(desired: &IndexMap<String, Value>, b: &BlockType) -> IndexMap<String, Value> {
+    let had_id = desired.contains_key("id") || b.attributes.iter().any(|a| a.name == "id");
+    let mut o = object_of(desired, &b.attributes, &b.blocks);
+    if !had_id {
+        o.shift_remove("id");
+    }
+    o
 }
 
 /// The two types provider attributes have.

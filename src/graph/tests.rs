@@ -152,3 +152,48 @@ resource "vm" "a" {
     assert_eq!(g.instances[&addr("pool.web")].attributes["id"], Value::String("web".into()));
     assert_eq!(g.instances[&addr("vm.a")].attributes["pool"], Value::String("web".into()));
 }
+
+/// Attributes of nested and slotted blocks that Proxmox computes are unknown until apply;
+/// unset ones with a default have it; a single block left out is null.
+#[test]
+fn nested_block_attributes_can_be_referenced() {
+    let g = graph_of(
+        r#"
+resource "vm" "a" {
+  node = "pve1"
+  cpu { cores = 2 }
+  disk "scsi0" {
+    storage = "local-lvm"
+    size    = "8G"
+  }
+  network "net0" { bridge = "vmbr0" }
+}
+resource "container" "c" {
+  node       = "pve1"
+  ostemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  rootfs {
+    storage = "local-lvm"
+    size    = "8G"
+  }
+  network "net0" {
+    bridge = "vmbr0"
+    name   = "eth0"
+  }
+  mountpoint "mp0" {
+    storage = "local-lvm"
+    size    = "8G"
+    path    = "/data"
+  }
+}
+output "computed" {
+  value = [vm.a.network["net0"].mac, container.c.network["net0"].hwaddr, container.c.mountpoint["mp0"].volume]
+}
+output "defaults" { value = [vm.a.cpu.sockets, vm.a.cpu.cores, vm.a.disk["scsi0"].size] }
+output "absent" { value = vm.a.cloud_init }
+"#,
+    )
+    .unwrap();
+    assert_eq!(g.outputs["computed"].value, Value::List(vec![Value::Unknown; 3]));
+    assert_eq!(g.outputs["defaults"].value.to_string(), "[1, 2, \"8G\"]");
+    assert_eq!(g.outputs["absent"].value, Value::Null);
+}

@@ -86,6 +86,10 @@ mod tests {
     #[test]
     fn scalars() {
         assert_eq!(ok("tostring", vec![n(2.5)]), s("2.5"));
+        // Binary noise is not shown: Terraform computes 0.1 + 0.2 exactly.
+        assert_eq!(ok("tostring", vec![n(0.1 + 0.2)]), s("0.3"));
+        assert_eq!(ok("tostring", vec![n(1e-7)]), s("0.0000001"));
+        assert_eq!(ok("tostring", vec![n(123456.789)]), s("123456.789"));
         assert_eq!(ok("tostring", vec![Value::Bool(true)]), s("true"));
         assert_eq!(ok("tostring", vec![Value::Null]), Value::Null);
         assert_eq!(err("tostring", vec![list(vec![])]).arg, Some(0));

@@ -330,6 +330,11 @@ pub(crate) fn value_to_bool(v: &Value) -> Option<bool> {
 pub(crate) fn fmt_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         format!("{}", n as i64)
+    } else if n.is_finite() && n.fract() != 0.0 {
+        // 15 significant digits, what a double holds exactly: binary noise such as 0.1 + 0.2 =
+        // 0.30000000000000004 is gone, and the result reads 0.3 as in Terraform.
+        let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+        format!("{rounded}")
     } else {
         format!("{n}")
     }
