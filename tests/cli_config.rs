@@ -66,6 +66,7 @@ broken_case!(
     bad_var_file,
     broken_rules,
     mixed_problems,
+    bad_settings,
     every_stage,
     syntax_beside_schema,
     big_count,
@@ -163,6 +164,16 @@ fn the_sketch_graphs_with_instances_and_order() {
     assert!(pos("vm.web[1]") < pos("output.web_vmids"));
     assert!(!ids.contains(&"vm.web[2]"), "--var web_count=2 wins over the default");
     assert!(!String::from_utf8_lossy(&full.stdout).contains("hunter2"));
+
+    // The graph needs no secret: without token_secret it still draws, like validate.
+    let out = pmx()
+        .current_dir(dir.path())
+        .env_remove("PMX_VAR_token_secret")
+        .args(["graph", "--no-color", "--resources-only"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), dot, "the same graph");
 }
 
 #[test]
@@ -297,4 +308,16 @@ fn no_files_is_an_error_with_help() {
     let out = pmx().current_dir(dir.path()).args(["validate", "--no-color"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pmx init"));
+}
+
+/// Commands that need values (refresh, plan) get every missing variable named at once; graph and
+/// validate, which need none, only say when a count or for_each depends on one.
+#[test]
+fn a_variable_without_a_value_is_an_error_naming_it() {
+    let inputs = pmx::config::VarInputs { env: Some(Vec::new()), ..Default::default() };
+    let (_, diags) = pmx::config::load(&broken("missing_variable"), &inputs);
+    let text = diags.render(false);
+    assert!(text.contains("no value for required variable \"token_secret\""), "{text}");
+    assert!(text.contains("no value for required variable \"web_count\""), "{text}");
+    assert_eq!(diags.len(), 2, "{text}");
 }

@@ -35,6 +35,7 @@ pub mod syntax;
 pub mod types;
 pub mod value;
 pub mod vars;
+pub mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +150,21 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> (Option<LoadedConfig>, Diagnostic
         }
     });
     let module = decode::decode(parsed, dir, &mut diags);
+    if let Some(required) = &module.settings.required_version {
+        let running = env!("CARGO_PKG_VERSION");
+        let problem = match version::satisfies(required, running) {
+            Ok(true) => None,
+            Ok(false) => Some(format!("this configuration requires pmx {required}; this is pmx {running}")),
+            Err(e) => Some(format!("required_version: {e}")),
+        };
+        if let Some(message) = problem {
+            let mut d = Diagnostic::error(message).with_code("pmx::config::required_version");
+            if let Some(l) = &module.settings.location {
+                d = d.at(&l.file, l.span.clone(), "required_version is set here");
+            }
+            diags.push(d);
+        }
+    }
     let registry = crate::schema::registry();
     for res in module.resources.values() {
         check::check_resource(registry, res, &mut diags);
