@@ -99,8 +99,26 @@ pub fn config_json(g: &Guest, current: bool) -> Value {
     for (k, v) in merged {
         m.insert(k.to_string(), value_json(g.kind, k, v));
     }
+    mask_secrets(&mut m);
     m.insert("digest".into(), Value::String(digest(g)));
     Value::Object(m)
+}
+
+/// PVE never returns the cloud-init password: `vm_config` shows it as ten asterisks.
+fn mask_secrets(m: &mut Map<String, Value>) {
+    if let Some(v) = m.get_mut("cipassword") {
+        *v = Value::String("**********".into());
+    }
+}
+
+/// PVE's get_unique_tags (default tag style): split on `,`, `;` and spaces, lower-case, sort,
+/// drop duplicates, join with `;`.
+pub fn normalize_tags(raw: &str) -> String {
+    let mut tags: Vec<String> =
+        raw.split([',', ';', ' ']).filter(|t| !t.is_empty()).map(|t| t.to_lowercase()).collect();
+    tags.sort();
+    tags.dedup();
+    tags.join(";")
 }
 
 /// `GET .../pending`: every key with its current value, pending value and delete flag.
@@ -110,11 +128,15 @@ pub fn pending_json(g: &Guest) -> Value {
     for k in keys {
         let mut row = Map::new();
         row.insert("key".into(), Value::String(k.clone()));
+        let shown = |v: &String| match k.as_str() {
+            "cipassword" => Value::String("**********".into()),
+            _ => value_json(g.kind, k, v),
+        };
         if let Some(v) = g.config.get(k) {
-            row.insert("value".into(), value_json(g.kind, k, v));
+            row.insert("value".into(), shown(v));
         }
         if let Some(v) = g.pending.get(k) {
-            row.insert("pending".into(), value_json(g.kind, k, v));
+            row.insert("pending".into(), shown(v));
         }
         if g.pending_delete.contains(k) {
             row.insert("delete".into(), Value::from(1));
@@ -374,7 +396,9 @@ pub fn prepare(
     }
     for (key, value) in ordered {
         let err = |m: String| (key.clone(), m);
-        let v = if is_net_key(key) {
+        let v = if key.as_str() == "tags" {
+            normalize_tags(value)
+        } else if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?
         } else if is_disk_key(kind, key) {
             let (mut ps, req) = disk_request(kind, key, value).map_err(err)?;
@@ -416,6 +440,8 @@ pub fn prepare(
                 });
                 ps.set(disk_default_key(kind), volid);
                 ps.remove("import-from");
+                // qemu-server's create_disks: "delete $disk->{format}; # no longer needed".
+                ps.remove("format");
                 if req.cloudinit {
                     ps.set("media", "cdrom");
                 } else {

@@ -87,6 +87,7 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
             ])
         }
         (Area::Lxc, "cores") => return Kind::Int { min: 1, max: 8192 },
+        (Area::Lxc, "cpuunits") => return Kind::Int { min: 0, max: 500000 },
         (Area::Lxc, "rootfs") => return Kind::Props(&formats::ROOTFS),
         (Area::Lxc, "features") => return Kind::Props(&formats::FEATURES),
         (Area::Lxc, "hostname") => return Kind::All(&[Kind::Format(Format::DnsName), Kind::MaxLen(255)]),

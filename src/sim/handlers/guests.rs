@@ -107,6 +107,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
     let sim = &ctx.sim;
+    super::privileges::check_guest_write(ctx, kind, &ctx.params, None)?;
     let mut updates: BTreeMap<String, String> = ctx
         .params
         .iter()
@@ -152,7 +153,10 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         }
     } else {
         updates.entry("smbios1".into()).or_insert_with(|| format!("uuid={}", sim.uuid()));
-        updates.entry("vmgenid".into()).or_insert_with(|| sim.uuid());
+        // A missing vmgenid, or "1", gets a generated one, as in qemu-server's create_vm.
+        if updates.get("vmgenid").is_none_or(|v| v == "1") {
+            updates.insert("vmgenid".into(), sim.uuid());
+        }
         updates.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
     }
     let mut mac = || sim.mac();
@@ -256,7 +260,11 @@ pub fn pending(ctx: &Ctx, kind: GuestKind) -> ApiResult {
 pub async fn config_put(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    find_guest(&ctx.sim.read(), &node, kind, vmid)?;
+    {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    }
     let _guard = lock_sync(ctx, kind, vmid).await?;
     let sim = ctx.sim.clone();
     {
@@ -274,7 +282,11 @@ pub async fn config_post(ctx: &Ctx) -> ApiResult {
     let kind = GuestKind::Qemu;
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    find_guest(&ctx.sim.read(), &node, kind, vmid)?;
+    {
+        let c = ctx.sim.read();
+        let g = find_guest(&c, &node, kind, vmid)?;
+        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    }
     let params = ctx.params.clone();
     let work: super::Work = Box::new(move |sim: &Sim, _upid: &str| {
         let mut c = sim.write();

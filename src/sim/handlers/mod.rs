@@ -5,6 +5,7 @@ mod cluster;
 mod guests;
 mod ops;
 mod pools;
+mod privileges;
 mod resources;
 mod tasks_api;
 

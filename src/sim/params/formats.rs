@@ -263,7 +263,8 @@ pub fn check_format(f: Format, v: &str) -> Result<(), String> {
                 "0" => "",
                 other => other,
             };
-            for feature in list.split(',') {
+            // PVE's parse_hotplug_features uses split_list: commas, semicolons and spaces.
+            for feature in list.split([',', ';', ' ']) {
                 if !matches!(feature, "" | "network" | "disk" | "cpu" | "memory" | "usb" | "cloudinit") {
                     return bad(format!("invalid hotplug feature '{feature}'"));
                 }
@@ -447,6 +448,33 @@ fn vm_cpu(v: &str) -> Result<(), String> {
     }
     if keys.contains_key("reported-model") {
         return Err("Property 'reported-model' not allowed in VM-specific CPU config.\n".into());
+    }
+    // The simulated cluster defines no custom CPU models (cpu-models.conf is empty).
+    if let Some(custom) = model.strip_prefix("custom-") {
+        return Err(format!("Custom cputype '{custom}' not found\n"));
+    }
+    // qemu-server's validate_vm_cpu_conf: a VM may only toggle these flags itself.
+    const VM_FLAGS: &[&str] = &[
+        "pcid",
+        "spec-ctrl",
+        "ibpb",
+        "ssbd",
+        "virt-ssbd",
+        "amd-ssbd",
+        "amd-no-ssb",
+        "pdpe1gb",
+        "md-clear",
+        "hv-tlbflush",
+        "hv-evmcs",
+        "aes",
+    ];
+    if let Some(flags) = keys.get("flags") {
+        for flag in flags.split(';').filter(|f| !f.is_empty()) {
+            let name = flag.trim_start_matches(['+', '-']);
+            if !VM_FLAGS.contains(&name) {
+                return Err(format!("VM-specific CPU flags must be a subset of: {}\n", VM_FLAGS.join(", ")));
+            }
+        }
     }
     Ok(())
 }
@@ -951,7 +979,8 @@ mod tests {
         assert!(check_format(Format::LxcMpString, "/mnt/../etc").is_err());
         assert!(check_format(Format::StoragePairList, "local-lvm:fast,1").is_ok());
         assert!(check_format(Format::VmCpu, "x86-64-v2-AES,flags=+aes").is_ok());
-        assert!(check_format(Format::VmCpu, "custom-mine").is_ok());
+        assert!(check_format(Format::VmCpu, "custom-mine").unwrap_err().contains("Custom cputype 'mine' not found"));
+        assert!(check_format(Format::VmCpu, "host,flags=+avx2").unwrap_err().contains("must be a subset of"));
         assert!(check_format(Format::VmCpu, "Pentium9").unwrap_err().contains("Built-in cputype 'Pentium9'"));
     }
 }
