@@ -321,3 +321,35 @@ fn a_variable_without_a_value_is_an_error_naming_it() {
     assert!(text.contains("no value for required variable \"web_count\""), "{text}");
     assert_eq!(diags.len(), 2, "{text}");
 }
+
+/// A function that fails on a sensitive argument says so without quoting it, in every output.
+#[test]
+fn function_errors_never_quote_sensitive_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        r#"variable "s" {
+  type      = string
+  sensitive = true
+}
+locals {
+  x = tonumber(var.s)
+  z = cidrsubnet(var.s, 1, 1)
+  w = lookup({}, var.s)
+  v = templatefile(var.s, {})
+}
+output "o" {
+  value     = cidrhost(var.s, 1)
+  sensitive = true
+}
+"#,
+    )
+    .unwrap();
+    for args in [&["validate"][..], &["validate", "--json"], &["graph"]] {
+        let out = pmx().current_dir(dir.path()).args(args).env("PMX_VAR_s", "hunter2").output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(!text.contains("hunter2"), "{args:?} shows the secret: {text}");
+        assert!(text.contains("(sensitive value)"), "{args:?}: {text}");
+    }
+}

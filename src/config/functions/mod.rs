@@ -143,6 +143,10 @@ pub fn call(ctx: &FunctionContext, name: &str, args: Vec<Value>) -> Result<Value
     if spec.handles_marks {
         return (spec.run)(ctx, &Args { name: spec.name, values: args });
     }
+    let mut secrets = Vec::new();
+    for a in &args {
+        collect_secrets(a, false, &mut secrets);
+    }
     let mut sensitive = false;
     let values: Vec<Value> = if spec.pass_through {
         args.into_iter()
@@ -160,8 +164,37 @@ pub fn call(ctx: &FunctionContext, name: &str, args: Vec<Value>) -> Result<Value
     } else {
         values.iter().any(|v| !v.is_wholly_known())
     };
-    let result = if unknown { Value::Unknown } else { (spec.run)(ctx, &Args { name: spec.name, values })? };
+    let result = if unknown {
+        Value::Unknown
+    } else {
+        (spec.run)(ctx, &Args { name: spec.name, values }).map_err(|e| redact(e, &secrets))?
+    };
     Ok(if sensitive { result.mark_sensitive() } else { result })
+}
+
+/// The texts of every sensitive value among the arguments, as an error message might quote them.
+fn collect_secrets(v: &Value, inside: bool, out: &mut Vec<String>) {
+    match v {
+        Value::Sensitive(inner) => collect_secrets(inner, true, out),
+        Value::List(items) => items.iter().for_each(|i| collect_secrets(i, inside, out)),
+        Value::Map(m) => m.values().for_each(|i| collect_secrets(i, inside, out)),
+        Value::String(s) if inside && !s.is_empty() => out.push(s.clone()),
+        Value::Number(_) | Value::Bool(_) if inside => out.push(v.to_string()),
+        _ => {}
+    }
+}
+
+/// A function's error never quotes a sensitive argument (`tonumber(var.secret)` failing says
+/// "(sensitive value) is not a number", not the secret).
+fn redact(mut e: FunctionError, secrets: &[String]) -> FunctionError {
+    // Longest first, so a secret that contains another is replaced whole.
+    let mut secrets: Vec<&String> = secrets.iter().collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        let quoted = serde_json::Value::String(secret.clone()).to_string();
+        e.message = e.message.replace(&quoted, "(sensitive value)").replace(secret.as_str(), "(sensitive value)");
+    }
+    e
 }
 
 fn unknown_function(name: &str) -> FunctionError {
@@ -567,5 +600,20 @@ mod tests {
         let e = err("upper", vec![list(vec![])]);
         assert_eq!(e.arg, Some(0));
         assert_eq!(e.message, "upper(): argument 1 must be a string, got a list");
+    }
+
+    #[test]
+    fn errors_never_quote_sensitive_arguments() {
+        let secret = || Value::String("hunter2".into()).mark_sensitive();
+        for (name, args) in [
+            ("tonumber", vec![secret()]),
+            ("cidrhost", vec![secret(), Value::Number(1.0)]),
+            ("lookup", vec![Value::Map(Default::default()), secret()]),
+            ("cidrsubnet", vec![secret(), Value::Number(1.0), Value::Number(1.0)]),
+        ] {
+            let e = err(name, args);
+            assert!(!e.message.contains("hunter2"), "{name}: {}", e.message);
+            assert!(e.message.contains("(sensitive value)"), "{name}: {}", e.message);
+        }
     }
 }
