@@ -353,3 +353,26 @@ output "o" {
         assert!(text.contains("(sensitive value)"), "{args:?}: {text}");
     }
 }
+
+/// for_each has count's limit, and large sets are built in linear time.
+#[test]
+fn for_each_is_limited_like_count() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.pmx"),
+        "variable \"n\" { type = number }\nresource \"pool\" \"q\" {\n  for_each = toset(formatlist(\"p%s\", range(var.n)))\n  id       = each.key\n}\n",
+    )
+    .unwrap();
+    let out = pmx().current_dir(dir.path()).args(["validate", "--no-color", "--var", "n=100001"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("for_each has 100001 elements; at most 100000 instances are allowed"), "{text}");
+    let out = pmx()
+        .current_dir(dir.path())
+        .args(["graph", "--json", "--resources-only", "--var", "n=20000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 20000);
+}

@@ -203,10 +203,17 @@ fn convert_unmarked(value: Value, ty: &TypeConstraint, path: &str, sensitive: bo
         TypeConstraint::List(t) | TypeConstraint::Set(t) => match value {
             Value::List(items) => {
                 let mut out: Vec<Value> = Vec::with_capacity(items.len());
+                let mut seen = std::collections::HashSet::new();
                 for (i, item) in items.into_iter().enumerate() {
                     let v = convert_at(item, t, &format!("{path}[{i}]"))?;
-                    if matches!(ty, TypeConstraint::Set(_)) && out.contains(&v) {
-                        continue;
+                    if matches!(ty, TypeConstraint::Set(_)) {
+                        let duplicate = match v.scalar_key() {
+                            Some(key) => !seen.insert(key),
+                            None => out.contains(&v),
+                        };
+                        if duplicate {
+                            continue;
+                        }
                     }
                     out.push(v);
                 }

@@ -23,6 +23,19 @@ pub enum Value {
 }
 
 impl Value {
+    /// A key that equal plain values (strings, numbers, bools, null) share and unequal ones do
+    /// not, for de-duplicating large sets in linear time; `None` for lists, maps and unknowns,
+    /// which are compared one by one.
+    pub fn scalar_key(&self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(format!("s{s}")),
+            Value::Number(n) => Some(format!("n{}", if *n == 0.0 { 0.0f64.to_bits() } else { n.to_bits() })),
+            Value::Bool(b) => Some(format!("b{b}")),
+            Value::Null => Some("z".to_string()),
+            _ => None,
+        }
+    }
+
     pub fn is_known(&self) -> bool {
         match self {
             Value::Unknown => false,

@@ -915,6 +915,14 @@ impl<'c> Builder<'c> {
                 Value::Sensitive(_) => {
                     bad(self, "for_each cannot be a sensitive value (the keys would show in addresses)".into(), None)
                 }
+                Value::Map(m) if m.len() > MAX_COUNT as usize => {
+                    bad(self, format!("for_each has {} keys; at most {MAX_COUNT} instances are allowed", m.len()), None)
+                }
+                Value::List(items) if items.len() > MAX_COUNT as usize => bad(
+                    self,
+                    format!("for_each has {} elements; at most {MAX_COUNT} instances are allowed", items.len()),
+                    None,
+                ),
                 Value::Map(m) => {
                     if m.values().any(|v| matches!(v, Value::Sensitive(_))) {
                         return bad(self, "for_each cannot contain sensitive values".into(), None);
@@ -927,11 +935,12 @@ impl<'c> Builder<'c> {
                     Some("make it a set with toset(...), as in Terraform: for_each = toset([\"a\", \"b\"])"),
                 ),
                 Value::List(items) => {
-                    let mut out: Vec<(InstanceKey, Option<Value>)> = Vec::new();
+                    let mut out: Vec<(InstanceKey, Option<Value>)> = Vec::with_capacity(items.len());
+                    let mut seen = HashSet::with_capacity(items.len());
                     for item in items {
                         match item {
                             Value::String(s) => {
-                                if out.iter().any(|(k, _)| k == &InstanceKey::Str(s.clone())) {
+                                if !seen.insert(s.clone()) {
                                     return bad(
                                         self,
                                         format!("\"{s}\" appears twice"),

@@ -150,9 +150,19 @@ pub(super) fn flatten(_: &FunctionContext, a: &Args) -> Result {
 }
 
 fn dedup(items: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<Value> = Vec::new();
     for v in items {
-        if !out.iter().any(|o| same(o, &v)) {
+        // Plain values by key (linear time); collections one by one.
+        let plain = match &v {
+            Value::Sensitive(inner) => inner.scalar_key(),
+            other => other.scalar_key(),
+        };
+        let fresh = match plain {
+            Some(key) => seen.insert(key),
+            None => !out.iter().any(|o| same(o, &v)),
+        };
+        if fresh {
             out.push(v);
         }
     }

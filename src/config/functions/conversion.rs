@@ -50,9 +50,15 @@ pub(super) fn toset(_: &FunctionContext, a: &Args) -> Result {
         // pmx sets hold plain values: that is what for_each and the set functions need
         return Err(a.err(0, format!("set elements must be strings, numbers or bools, got {}", describe(v))));
     }
-    let mut out: Vec<Value> = Vec::new();
+    // Hashed, so that a set of 100,000 elements takes linear time.
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
     for v in items {
-        if !out.contains(v) {
+        let fresh = match v.scalar_key() {
+            Some(key) => seen.insert(key),
+            None => !out.contains(v),
+        };
+        if fresh {
             out.push(v.clone());
         }
     }
