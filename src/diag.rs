@@ -252,6 +252,24 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+impl Diagnostic {
+    /// Whether a related diagnostic points into the same file as this one.
+    fn shares_file(&self, other: &Diagnostic) -> bool {
+        match (&self.location, &other.location) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.file, &b.file) || a.file.name == b.file.name,
+            _ => false,
+        }
+    }
+
+    /// The spans and labels of related diagnostics in this diagnostic's file.
+    fn related_in_file(&self) -> impl Iterator<Item = (&Range<usize>, &str)> + '_ {
+        self.related.iter().filter(|d| self.shares_file(d)).filter_map(|d| {
+            let l = d.location.as_ref()?;
+            Some((&l.span, d.label.as_deref().unwrap_or(d.message.as_str())))
+        })
+    }
+}
+
 impl miette::Diagnostic for Diagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
@@ -278,14 +296,22 @@ impl miette::Diagnostic for Diagnostic {
         let more = self.more_labels.iter().map(|(r, label)| {
             LabeledSpan::new_with_span(Some(label.clone()), SourceSpan::from(l.file.written_span(r)))
         });
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span)).chain(more)))
+        // Related places in the same file (a cycle's other steps, "first declared here") are
+        // labels of this report; miette would print each as a separate, headerless "Error:".
+        let same_file = self.related_in_file().map(|(r, label)| {
+            LabeledSpan::new_with_span(Some(label.to_string()), SourceSpan::from(l.file.written_span(r)))
+        });
+        Some(Box::new(
+            std::iter::once(LabeledSpan::new_primary_with_span(self.label.clone(), span)).chain(more).chain(same_file),
+        ))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        if self.related.is_empty() {
+        let elsewhere: Vec<&Diagnostic> = self.related.iter().filter(|d| !self.shares_file(d)).collect();
+        if elsewhere.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|d| d as &dyn miette::Diagnostic)))
+        Some(Box::new(elsewhere.into_iter().map(|d| d as &dyn miette::Diagnostic)))
     }
 }
 
