@@ -635,10 +635,12 @@ impl Decoder<'_> {
         let (attrs, _) = self.split(file, "import", b.body, &["to", "id"], &[]);
         let mut to = None;
         let mut to_written = false;
+        let mut to_at = Location::new(file, header.clone());
         let mut id = None;
         for a in attrs {
             if a.key.as_str() == "to" {
                 to_written = true;
+                to_at = Location::new(file, span_of(&a.value));
                 to = self.static_address(file, &a);
             } else {
                 id = Some(Expr::new(a.value, file));
@@ -649,7 +651,7 @@ impl Decoder<'_> {
         }
         match (to, id) {
             (Some(to), Some(id)) => {
-                self.module.imports.push(ImportBlock { to, id, location: Location::new(file, header) })
+                self.module.imports.push(ImportBlock { to, id, location: Location::new(file, header), to_at })
             }
             (_, None) => self.push(missing_attr(file, header, "id", "import")),
             // A bad `to` was reported where it is written.
@@ -665,19 +667,24 @@ impl Decoder<'_> {
         let (attrs, _) = self.split(file, "moved", b.body, &["from", "to"], &[]);
         let mut from = None;
         let mut to = None;
+        let mut from_at = Location::new(file, header.clone());
+        let mut to_at = Location::new(file, header.clone());
         let mut seen = Vec::new();
         for a in attrs {
             seen.push(a.key.as_str().to_string());
             let addr = self.static_address(file, &a);
+            let at = Location::new(file, span_of(&a.value));
             if a.key.as_str() == "from" {
                 from = addr;
+                from_at = at;
             } else {
                 to = addr;
+                to_at = at;
             }
         }
         match (from, to) {
             (Some(from), Some(to)) => {
-                self.module.moved.push(MovedBlock { from, to, location: Location::new(file, header) })
+                self.module.moved.push(MovedBlock { from, to, location: Location::new(file, header), from_at, to_at })
             }
             _ => {
                 for required in ["from", "to"] {

@@ -193,6 +193,8 @@ pub struct ImportBlock {
     pub to: ResourceAddress,
     pub id: Expr,
     pub location: Location,
+    /// Where `to`'s address is written (problems with the target point there).
+    pub to_at: Location,
 }
 
 /// `moved { from = vm.old, to = vm.new }`.
@@ -201,4 +203,7 @@ pub struct MovedBlock {
     pub from: ResourceAddress,
     pub to: ResourceAddress,
     pub location: Location,
+    /// Where the `from` and `to` addresses are written.
+    pub from_at: Location,
+    pub to_at: Location,
 }

@@ -476,7 +476,7 @@ impl<'c> Builder<'c> {
             if !m.resources.contains_key(&i.to.config) {
                 let mut d = Diagnostic::error(format!("import target {} is not declared", i.to.config))
                     .with_code("pmx::config::undeclared")
-                    .at(&i.location.file, i.location.span.clone(), "imports into a resource that does not exist")
+                    .at(&i.to_at.file, i.to_at.span.clone(), "imports into a resource that does not exist")
                     .with_help("declare the resource block the guest should be imported into");
                 if let Some(h) = did_you_mean_address(&i.to.config, m.resources.keys()) {
                     d = d.with_help(h);
@@ -491,11 +491,11 @@ impl<'c> Builder<'c> {
                 self.report(
                     Diagnostic::error(format!("{to} is the target of two import blocks"))
                         .with_code("pmx::config::duplicate_import")
-                        .at(&i.location.file, i.location.span.clone(), "imports into it again")
+                        .at(&i.to_at.file, i.to_at.span.clone(), "imports into it again")
                         .with_related(Diagnostic::error("first import").at(&first.file, first.span.clone(), "first")),
                 );
             } else {
-                imported.insert(to, &i.location);
+                imported.insert(to, &i.to_at);
             }
         }
         for mv in &m.moved {
@@ -506,7 +506,7 @@ impl<'c> Builder<'c> {
                         mv.from, mv.to
                     ))
                     .with_code("pmx::config::moved")
-                    .at(&mv.location.file, mv.location.span.clone(), "type changes")
+                    .at(&mv.to_at.file, mv.to_at.span.clone(), "type changes")
                     .with_help("to replace it with another type, remove the old block and add the new one"),
                 );
             }
@@ -514,7 +514,7 @@ impl<'c> Builder<'c> {
                 self.report(
                     Diagnostic::error(format!("moved: the new address {} is not declared", mv.to.config))
                         .with_code("pmx::config::undeclared")
-                        .at(&mv.location.file, mv.location.span.clone(), "moves to nowhere"),
+                        .at(&mv.to_at.file, mv.to_at.span.clone(), "moves to nowhere"),
                 );
             }
             if mv.from.config == mv.to.config && mv.from.key == mv.to.key {
@@ -529,7 +529,7 @@ impl<'c> Builder<'c> {
                 self.report(
                     Diagnostic::error(format!("moved: {} is still declared", mv.from.config))
                         .with_code("pmx::config::moved")
-                        .at(&mv.location.file, mv.location.span.clone(), "the old address must be gone")
+                        .at(&mv.from_at.file, mv.from_at.span.clone(), "the old address must be gone")
                         .with_help("remove or rename the old block"),
                 );
             }
@@ -747,7 +747,7 @@ impl<'c> Builder<'c> {
                     self.report(
                         Diagnostic::error(format!("import target {} does not exist", i.to))
                             .with_code("pmx::config::undeclared")
-                            .at(&i.location.file, i.location.span.clone(), "no such instance")
+                            .at(&i.to_at.file, i.to_at.span.clone(), "no such instance")
                             .with_help(format!(
                                 "{} has the instances: {}",
                                 i.to.config,
