@@ -499,7 +499,8 @@ async fn disks_and_volumes_move_between_storages() {
     assert_eq!(api.get("/nodes/n1/storage/slow/status").await["used"], 0);
 
     // A container's volume moves only while it is stopped.
-    let create = &[("vmid", "200"), ("ostemplate", "isos:vztmpl/x.tar.zst"), ("rootfs", "fast:2")];
+    let create =
+        &[("vmid", "200"), ("ostemplate", "isos:vztmpl/x.tar.zst"), ("rootfs", "fast:2"), ("unprivileged", "1")];
     let st = api.wait(&api.ok(Method::POST, "/nodes/n1/lxc", create).await).await;
     assert_eq!(st["exitstatus"], "WARNINGS: 1", "PVE warns about nesting: {st}");
     api.run_ok(
@@ -530,6 +531,7 @@ async fn lxc_lifecycle_with_warnings() {
                 ("memory", "1024"),
                 ("net0", "name=eth0,bridge=vmbr0,ip=dhcp"),
                 ("password", "not-stored"),
+                ("unprivileged", "1"),
             ],
         )
         .await;
@@ -1369,7 +1371,11 @@ async fn qemu_valid_property_strings_pass() {
 #[tokio::test]
 async fn lxc_property_strings_are_verified_key_by_key() {
     let api = api().await;
-    let base = &[("vmid", "250"), ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")];
+    let base = &[
+        ("vmid", "250"),
+        ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
+        ("unprivileged", "1"),
+    ];
     let cases: &[(&str, &str, &str)] = &[
         ("net0", "bridge=vmbr0", "invalid format - format error\nnet0.name: property is missing and it is not optional\n"),
         ("net0", "name=eth0,tag=5000", "invalid format - format error\nnet0.tag: value must have a maximum value of 4094\n"),
@@ -1740,6 +1746,13 @@ async fn tokens_are_not_root_and_secrets_and_tags_read_back_as_pve_writes_them()
     ];
     let r = api.call(Method::POST, "/nodes/pve1/lxc", &ct).await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // The API creates a privileged container unless told otherwise, so even nesting needs root.
+    let mut nesting_only = ct.to_vec();
+    nesting_only[3] = ("features", "nesting=1");
+    let r = api.call(Method::POST, "/nodes/pve1/lxc", &nesting_only).await;
+    assert_eq!(r.body["message"], "changing feature flags for privileged container is only allowed for root@pam\n");
+    nesting_only.push(("unprivileged", "1"));
+    api.run_ok(Method::POST, "/nodes/pve1/lxc", &nesting_only).await;
     let r = api.call(Method::PUT, "/nodes/pve1/qemu/100/config", &[("sshkeys", "not%20a%20key")]).await;
     assert_eq!(r.body["message"], "SSH public key validation error\n");
 

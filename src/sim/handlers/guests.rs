@@ -145,7 +145,8 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         updates.entry("arch".into()).or_insert_with(|| "amd64".into());
         updates.entry("ostype".into()).or_insert_with(|| lxc_ostype(tmpl).into());
         updates.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
-        updates.entry("unprivileged".into()).or_insert_with(|| "1".into());
+        // The API's default is a privileged container (unprivileged = 0, not written), unlike
+        // the web interface, which sends unprivileged=1.
         let unprivileged = updates.get("unprivileged").is_some_and(|v| v == "1");
         let nesting = updates.get("features").is_some_and(|f| f.contains("nesting=1"));
         if unprivileged && !nesting && lxc_ostype(tmpl) != "alpine" {

@@ -52,7 +52,7 @@ pub fn check_guest_write(
                     .get("unprivileged")
                     .map(String::as_str)
                     .or_else(|| existing.and_then(|g| g.config.get("unprivileged").map(String::as_str)))
-                    .unwrap_or(if existing.is_some() { "0" } else { "1" });
+                    .unwrap_or("0");
                 // pve-container's check_ct_modify_config_perm: a token may only turn nesting on
                 // or off, and only on an unprivileged container.
                 let only_nesting =
