@@ -1799,3 +1799,29 @@ async fn tokens_are_not_root_and_secrets_and_tags_read_back_as_pve_writes_them()
     assert_eq!(cfg["vmgenid"].as_str().map(str::len), Some(36), "{}", cfg["vmgenid"]);
     api.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn machine_serial_and_rng_are_verified() {
+    let api = api().await;
+    create_vm(&api, "pve1", "100", &[]).await;
+    let path = "/nodes/pve1/qemu/100/config";
+    for (param, value, want) in [
+        ("machine", "q36", "invalid format - format error\nmachine.type: value does not match the regex pattern\n"),
+        ("machine", "q35,viommu=amd", "invalid format - format error\nmachine.viommu: value 'amd' does not have a value in the enumeration 'intel, virtio'\n"),
+        ("machine", "q35,aw-bits=99", "invalid format - format error\nmachine.aw-bits: value must have a maximum value of 64\n"),
+        ("serial0", "pty", "value does not match the regex pattern"),
+        ("rng0", "source=/dev/zero", "invalid format - format error\nrng0.source: value '/dev/zero' does not have a value in the enumeration '/dev/urandom, /dev/random, /dev/hwrng'\n"),
+    ] {
+        refused(&api, Method::PUT, path, &[], param, value, want).await;
+    }
+    for (param, value) in [
+        ("machine", "pc-q35-8.1+pve0,viommu=virtio"),
+        ("machine", "q35"),
+        ("serial0", "socket"),
+        ("serial1", "/dev/ttyS0"),
+        ("rng0", "source=/dev/urandom,max_bytes=1024,period=1000"),
+    ] {
+        api.ok(Method::PUT, path, &[(param, value)]).await;
+    }
+    api.sim.shutdown().await;
+}

@@ -26,6 +26,8 @@ pub enum Kind {
     Number,
     /// A number with a minimum (qemu `net[n]` `rate`).
     NumberMin(i64),
+    /// A number within a range (qemu `machine` `aw-bits`).
+    NumberRange(i64, i64),
     Bool,
     Enum(&'static [&'static str]),
     /// `[current=]<MiB>` (qemu `memory` since PVE 8.3).
@@ -97,6 +99,8 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
         (Area::Qemu, "boot") => return Kind::Props(&formats::BOOT),
         (Area::Qemu, "cpu") => return Kind::Format(Format::VmCpu),
         (Area::Qemu, "vga") => return Kind::Props(&formats::VGA),
+        (Area::Qemu, "machine") => return Kind::Props(&formats::MACHINE),
+        (Area::Qemu, "rng0") => return Kind::Props(&formats::RNG),
         (Area::Qemu, "efidisk0") => return Kind::Props(&formats::EFIDISK),
         (Area::Qemu, "tpmstate0") => return Kind::Props(&formats::TPMSTATE),
         (Area::Qemu, "hotplug") => return Kind::Format(Format::HotplugFeatures),
@@ -132,6 +136,8 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
             (Area::Lxc, "net") => return Kind::Props(&formats::LXC_NET),
             (Area::Lxc, "mp") => return Kind::Props(&formats::MOUNTPOINT),
             (Area::Lxc, "unused") => return Kind::Props(&formats::LXC_UNUSED),
+            (Area::Qemu, "serial") => return Kind::Pattern(r"(/dev/.+|socket)"),
+            (Area::Qemu, "parallel") => return Kind::Pattern(r"/dev/parport\d+|/dev/usb/lp\d+"),
             _ => {}
         }
     }
@@ -238,6 +244,13 @@ fn check_at(kind: Kind, path: &str, value: &str) -> Result<(), String> {
             check(Kind::Number, value)?;
             if value.trim().parse::<f64>().is_ok_and(|n| n < min as f64) {
                 return Err(format!("value must have a minimum value of {min}"));
+            }
+            Ok(())
+        }
+        Kind::NumberRange(min, max) => {
+            check(Kind::NumberMin(min), value)?;
+            if value.trim().parse::<f64>().is_ok_and(|n| n > max as f64) {
+                return Err(format!("value must have a maximum value of {max}"));
             }
             Ok(())
         }

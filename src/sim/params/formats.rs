@@ -623,6 +623,11 @@ fn rule(name: &'static str, key: Key) -> KeyRule {
                     r.ty = "number";
                     r.minimum = Some(min);
                 }
+                Kind::NumberRange(min, max) => {
+                    r.ty = "number";
+                    r.minimum = Some(min);
+                    r.maximum = Some(max);
+                }
                 Kind::Enum(values) => r.one_of = Some(values),
                 _ => {}
             }
@@ -634,7 +639,7 @@ fn rule(name: &'static str, key: Key) -> KeyRule {
 /// The property strings the simulator checks key by key: (`qemu`|`lxc`, parameter as the schema
 /// names it, its keys).
 pub fn property_string_rules() -> Vec<(&'static str, &'static str, Vec<KeyRule>)> {
-    let formats: [(&str, &str, &PropFormat); 16] = [
+    let formats: [(&str, &str, &PropFormat); 18] = [
         ("qemu", "net[n]", &QEMU_NET),
         ("qemu", "scsi[n]", &SCSI),
         ("qemu", "virtio[n]", &VIRTIO),
@@ -645,6 +650,8 @@ pub fn property_string_rules() -> Vec<(&'static str, &'static str, Vec<KeyRule>)
         ("qemu", "unused[n]", &QEMU_UNUSED),
         ("qemu", "agent", &AGENT),
         ("qemu", "vga", &VGA),
+        ("qemu", "machine", &MACHINE),
+        ("qemu", "rng0", &RNG),
         ("lxc", "net[n]", &LXC_NET),
         ("lxc", "rootfs", &ROOTFS),
         ("lxc", "mp[n]", &MOUNTPOINT),
@@ -824,6 +831,32 @@ pub static AGENT: PropFormat = PropFormat {
         ("guest-fsfreeze", Key::Alias("freeze-fs")),
         ("fstrim_cloned_disks", opt(BOOL)),
         ("type", opt(Kind::Enum(&["virtio", "isa"]))),
+    ]],
+};
+
+pub static MACHINE: PropFormat = PropFormat {
+    groups: &[&[
+        (
+            "type",
+            dflt(
+                Kind::Pattern(
+                    r"(pc|pc(-i440fx)?-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|q35|pc-q35-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|virt(?:-\d+(\.\d+)+)?(\+pve\d+)?)",
+                ),
+                true,
+            ),
+        ),
+        ("viommu", opt(Kind::Enum(&["intel", "virtio"]))),
+        ("enable-s3", opt(BOOL)),
+        ("enable-s4", opt(BOOL)),
+        ("aw-bits", opt(Kind::NumberRange(32, 64))),
+    ]],
+};
+
+pub static RNG: PropFormat = PropFormat {
+    groups: &[&[
+        ("source", dflt(Kind::Enum(&["/dev/urandom", "/dev/random", "/dev/hwrng"]), false)),
+        ("max_bytes", opt(Kind::Int { min: 0, max: i64::MAX })),
+        ("period", opt(Kind::Int { min: 0, max: i64::MAX })),
     ]],
 };
 
