@@ -92,6 +92,14 @@ pub fn settings(dir: &Path) -> Result<model::Settings, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut parsed = Vec::new();
     for path in &paths {
+        // Only a file that opens a `pmx` block is worth parsing: `pmx state list` in a project
+        // of 10,000 blocks must not pay for parsing them all.
+        let opens_pmx_block = std::fs::read_to_string(path).map_or(true, |text| {
+            text.lines().any(|l| l.trim_start().strip_prefix("pmx").is_some_and(|r| r.trim_start().starts_with('{')))
+        });
+        if !opens_pmx_block {
+            continue;
+        }
         let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
         match syntax::parse_file(path, &name) {
             Ok(mut p) => {

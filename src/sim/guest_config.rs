@@ -104,6 +104,16 @@ pub fn config_json(g: &Guest, current: bool) -> Value {
     Value::Object(m)
 }
 
+/// A write that names the `digest` it read fails, as in PVE, when the config changed since.
+pub fn check_digest(given: Option<&str>, g: &Guest) -> Result<(), super::wire::ApiError> {
+    match given {
+        Some(d) if d != digest(g) => Err(super::wire::ApiError::server(
+            "detected modified configuration - file changed by other user? Try again.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// PVE never returns the cloud-init password: `vm_config` shows it as ten asterisks.
 fn mask_secrets(m: &mut Map<String, Value>) {
     if let Some(v) = m.get_mut("cipassword") {
@@ -533,11 +543,7 @@ pub fn apply_update(
     let g = cluster.guests.get(&vmid).ok_or_else(|| ApiError::server(format!("VM {vmid} does not exist")))?;
     let kind = g.kind;
     let node = g.node.clone();
-    if let Some(d) = params.get("digest") {
-        if *d != digest(g) {
-            return Err(ApiError::server("detected modified configuration - file changed by other user? Try again."));
-        }
-    }
+    check_digest(params.get("digest").map(String::as_str), g)?;
     if let Some(lock) = g.config.get("lock") {
         if !params.get("skiplock").and_then(|v| parse_bool(v)).unwrap_or(false) {
             return Err(ApiError::server(format!("VM is locked ({lock})")));

@@ -217,18 +217,8 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     });
     let cleanup: super::Cleanup = Box::new(move |sim: &Sim| remove_guest(sim, vmid));
     let task_kind = if kind == GuestKind::Qemu { "qmcreate" } else { "vzcreate" };
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: task_kind,
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: Some(cleanup),
-        },
-    );
+    let upid =
+        spawn_task(ctx, TaskPlan { cleanup: Some(cleanup), ..TaskPlan::on_guest(node, task_kind, kind, vmid, work) });
     Ok(json!(upid))
 }
 
@@ -298,18 +288,7 @@ pub async fn config_post(ctx: &Ctx) -> ApiResult {
         })?;
         Ok(0)
     });
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: "qmconfig",
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(node, "qmconfig", kind, vmid, work));
     if let Some(delay) = ctx.param("background_delay").and_then(|v| v.parse::<u64>().ok()) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(delay);
         while tokio::time::Instant::now() < deadline {
@@ -475,18 +454,7 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
         }
         Ok(0)
     });
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: action_task_kind(kind, action),
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(node, action_task_kind(kind, action), kind, vmid, work));
     Ok(json!(upid))
 }
 
@@ -533,17 +501,6 @@ pub fn delete(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         Ok(0)
     });
     let task_kind = if kind == GuestKind::Qemu { "qmdestroy" } else { "vzdestroy" };
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: task_kind,
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(node, task_kind, kind, vmid, work));
     Ok(json!(upid))
 }

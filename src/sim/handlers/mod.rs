@@ -87,6 +87,21 @@ pub struct TaskPlan {
     pub cleanup: Option<Cleanup>,
 }
 
+impl TaskPlan {
+    /// The common task: it holds one guest's config lock and undoes nothing on failure.
+    pub fn on_guest(node: String, task_kind: &'static str, kind: GuestKind, vmid: u32, work: Work) -> Self {
+        TaskPlan {
+            node,
+            kind: task_kind,
+            id: vmid.to_string(),
+            locks: vec![(kind, vmid)],
+            shared_locks: vec![],
+            work,
+            cleanup: None,
+        }
+    }
+}
+
 /// Starts a worker task and returns its UPID at once, as PVE does.
 pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
     let sim = ctx.sim.clone();

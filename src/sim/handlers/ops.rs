@@ -256,18 +256,7 @@ pub async fn template(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                 to_template(sim, vmid);
                 Ok(0)
             });
-            let upid = spawn_task(
-                ctx,
-                TaskPlan {
-                    node,
-                    kind: "qmtemplate",
-                    id: vmid.to_string(),
-                    locks: vec![(kind, vmid)],
-                    shared_locks: vec![],
-                    work,
-                    cleanup: None,
-                },
-            );
+            let upid = spawn_task(ctx, TaskPlan::on_guest(node, "qmtemplate", kind, vmid, work));
             Ok(json!(upid))
         }
     }
@@ -284,13 +273,7 @@ pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let (volid, new_size) = {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
-        if let Some(d) = ctx.param("digest") {
-            if d != guest_config::digest(g) {
-                return Err(ApiError::server(
-                    "detected modified configuration - file changed by other user? Try again.",
-                ));
-            }
-        }
+        guest_config::check_digest(ctx.param("digest"), g)?;
         let value = g
             .config
             .get(&disk)
@@ -334,18 +317,7 @@ pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         );
         Ok(0)
     });
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: "resize",
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(node, "resize", kind, vmid, work));
     Ok(json!(upid))
 }
 
@@ -373,13 +345,7 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let (old_volid, old_value, size) = {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
-        if let Some(d) = ctx.param("digest") {
-            if d != guest_config::digest(g) {
-                return Err(ApiError::server(
-                    "detected modified configuration - file changed by other user? Try again.",
-                ));
-            }
-        }
+        guest_config::check_digest(ctx.param("digest"), g)?;
         if kind == GuestKind::Lxc && g.running() {
             return Err(ApiError::server("cannot move volumes of a running container"));
         }
@@ -453,18 +419,7 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         GuestKind::Qemu => "qmmove",
         GuestKind::Lxc => "move_volume",
     };
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node: ctx.node()?.to_string(),
-            kind: task_kind,
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(ctx.node()?.to_string(), task_kind, kind, vmid, work));
     Ok(json!(upid))
 }
 
@@ -549,17 +504,6 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         Ok(0)
     });
     let task_kind = if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" };
-    let upid = spawn_task(
-        ctx,
-        TaskPlan {
-            node,
-            kind: task_kind,
-            id: vmid.to_string(),
-            locks: vec![(kind, vmid)],
-            shared_locks: vec![],
-            work,
-            cleanup: None,
-        },
-    );
+    let upid = spawn_task(ctx, TaskPlan::on_guest(node, task_kind, kind, vmid, work));
     Ok(json!(upid))
 }
