@@ -7,9 +7,12 @@
 
 pub mod addr;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod operation;
+pub mod plan;
 pub mod proxmox;
 pub mod refresh;
 pub mod render;

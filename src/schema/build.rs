@@ -6,7 +6,6 @@ use super::*;
 fn attribute(name: &'static str, ty: ValueType, description: &'static str) -> Attribute {
     Attribute {
         name,
-        ty,
         presence: Presence::Optional,
         default: None,
         sensitive: false,
@@ -19,6 +18,8 @@ fn attribute(name: &'static str, ty: ValueType, description: &'static str) -> At
         hotplug: None,
         changed_by: None,
         defaults_to_block_name: false,
+        canon: Canon::for_type(&ty),
+        ty,
     }
 }
 
@@ -56,7 +57,7 @@ impl Attribute {
         Attribute { default: Some(value.into()), ..self }
     }
     pub(super) fn sensitive(self) -> Self {
-        Attribute { sensitive: true, ..self }
+        Attribute { sensitive: true, canon: Canon::WriteOnly, ..self }
     }
     pub(super) fn update(self, update: UpdateMode) -> Self {
         Attribute { update, ..self }
@@ -89,6 +90,10 @@ impl Attribute {
     pub(super) fn hotplug(self, feature: &'static str) -> Self {
         let update = if DEFAULT_HOTPLUG.contains(&feature) { UpdateMode::Live } else { UpdateMode::Reboot };
         Attribute { hotplug: Some(feature), update, ..self }
+    }
+    /// How Proxmox writes the value back (when not the type's plain form).
+    pub(super) fn canon(self, canon: Canon) -> Self {
+        Attribute { canon, ..self }
     }
     pub(super) fn changed_by(self, endpoint: &'static str) -> Self {
         Attribute { changed_by: Some(endpoint), ..self }

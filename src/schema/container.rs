@@ -78,7 +78,7 @@ fn attributes() -> Vec<Attribute> {
             .reboot()
             .pve("hostname"),
         string("description", "Notes shown in the container's summary (Markdown).").pve("description"),
-        strings("tags", "Tags, shown in the web interface. Proxmox sorts them.").pattern(patterns::TAG).pve("tags"),
+        strings("tags", "Tags, shown in the web interface. Proxmox sorts them.").pattern(patterns::TAG).canon(Canon::Tags).pve("tags"),
         string("pool", "The pool the container belongs to.")
             .pattern(patterns::POOL_ID)
             .pve("pool")
@@ -118,7 +118,7 @@ fn attributes() -> Vec<Attribute> {
             .pve("password"),
         strings("ssh_public_keys", "SSH public keys for root (OpenSSH format), installed at creation only.")
             .create_only()
-            .pve("ssh-public-keys"),
+            .canon(Canon::SshKeys).pve("ssh-public-keys"),
         string("nameserver", "DNS servers, space-separated (the host's when unset).").reboot().pve("nameserver"),
         string("searchdomain", "DNS search domains (the host's when unset).").reboot().pve("searchdomain"),
         string("timezone", "Time zone inside the container (`Europe/Paris`, or `host` to follow the node).")
@@ -145,6 +145,7 @@ fn volume_options(rootfs: bool) -> Vec<Attribute> {
         strings("mountoptions", "Extra mount options.")
             .one_of(&["discard", "lazytime", "noatime", "nodev", "noexec", "nosuid"])
             .reboot()
+            .canon(Canon::Set(';'))
             .pve(param("{slot}.mountoptions", "rootfs.mountoptions")),
         boolean("replicate", "Include the volume in storage replication.")
             .default(true)
@@ -153,7 +154,8 @@ fn volume_options(rootfs: bool) -> Vec<Attribute> {
 }
 
 fn rootfs() -> BlockType {
-    let mut attributes = vec![
+    let mut attributes =
+        vec![
         string(
             "storage",
             "The storage that holds the root filesystem. Changing it moves the volume (the container must be stopped).",
@@ -161,12 +163,12 @@ fn rootfs() -> BlockType {
         .required()
         .pattern(patterns::STORAGE_ID)
         .stopped()
-        .pve("rootfs.volume")
+        .canon(Canon::VolumeStorage).pve("rootfs.volume")
         .changed_by(MOVE_VOLUME),
         string("size", "Size: a number with K, M, G or T (`8G`). Growing is live; shrinking is refused.")
             .default("4G")
             .pattern(patterns::DISK_SIZE)
-            .pve("rootfs.size")
+            .canon(Canon::Size).pve("rootfs.size")
             .changed_by(RESIZE),
     ];
     attributes.extend(volume_options(true));
@@ -183,11 +185,12 @@ fn mountpoint() -> BlockType {
         string("storage", "The storage to allocate a new volume on (with `size`). Changing it moves the volume (the container must be stopped).")
             .pattern(patterns::STORAGE_ID)
             .stopped()
+            .canon(Canon::VolumeStorage)
             .pve("{slot}.volume")
             .changed_by(MOVE_VOLUME),
         string("size", "Size of a new volume: `16G`. Growing is live; shrinking is refused.")
             .pattern(patterns::DISK_SIZE)
-            .pve("{slot}.size")
+            .canon(Canon::Size).pve("{slot}.size")
             .changed_by(RESIZE),
         string("volume", "An existing volume (`local-lvm:vm-200-disk-1`) or, for a bind mount, a host path (`/mnt/pool/media`). Computed when `storage` allocates one.")
             .optional_computed()
@@ -245,6 +248,7 @@ fn network() -> BlockType {
             string("hwaddr", "MAC address. Proxmox generates one when unset; pmx reads it back and keeps it.")
                 .optional_computed()
                 .pattern(patterns::MAC)
+                .canon(Canon::Mac)
                 .pve("{slot}.hwaddr"),
             number("mtu", "MTU (the bridge's when unset).").range(64.0, 65_535.0).pve("{slot}.mtu"),
             number("rate", "Rate limit in MB/s.").range(0.0, 1e6).pve("{slot}.rate"),
@@ -279,6 +283,7 @@ fn features() -> BlockType {
                 .pve("features.force_rw_sys"),
             strings("mount", "Filesystem types the container may mount (`nfs`, `cifs`...).")
                 .pattern(r"^[A-Za-z0-9_]+$")
+                .canon(Canon::Set(';'))
                 .pve("features.mount"),
         ]
         .into_iter()

@@ -68,7 +68,7 @@ resource "vm" "app" {
                 .optional_computed()
                 .pattern(patterns::NODE)
                 .pve("node"),
-            strings("tags", "The template's tags.").computed().pve("tags"),
+            strings("tags", "The template's tags.").computed().canon(Canon::Tags).pve("tags"),
             number("disk_size", "Size of the template's boot disk, bytes.").computed().pve("maxdisk"),
         ],
     );

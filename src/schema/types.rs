@@ -88,6 +88,53 @@ pub struct Attribute {
     /// resource without `count` or `for_each`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub defaults_to_block_name: bool,
+    /// How Proxmox writes the value back, so that desired and live compare like with like.
+    pub canon: Canon,
+}
+
+/// How Proxmox rewrites a value it stores, per attribute. The codec decodes the live config
+/// through it and compares desired with live in this canonical form, so that `32G` and
+/// `32768M`, `1` and `true`, or `b;a` and `a;b` never show as a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "separator")]
+pub enum Canon {
+    /// Kept as written.
+    Text,
+    /// A number; PVE sends numbers as numbers or strings.
+    Number,
+    /// A boolean; PVE writes `1`/`0` (and accepts `on`/`off`, `yes`/`no`).
+    Bool,
+    /// A list in a separated string; order matters (`boot: order=scsi0;net0`).
+    List(char),
+    /// A set in a separated string; order does not matter (`hotplug: disk,network`).
+    Set(char),
+    /// Tags: PVE sorts them and accepts `;`, `,` and spaces between them; compared ignoring
+    /// order and case.
+    Tags,
+    /// A size with a unit: `32G` equals `32768M`.
+    Size,
+    /// A MAC address: compared ignoring case.
+    Mac,
+    /// The storage of a volume id: `local-lvm:vm-100-disk-0` is storage `local-lvm`.
+    VolumeStorage,
+    /// OpenSSH public keys, one per line, URL-encoded by PVE (`ssh-ed25519%20AAAA...`).
+    SshKeys,
+    /// PVE never sends it back (`cipassword` reads as `**********`): compared with the keyed
+    /// hash recorded when pmx last set it.
+    WriteOnly,
+}
+
+impl Canon {
+    /// The canonical form for a value type, when the attribute declares none.
+    pub fn for_type(ty: &ValueType) -> Canon {
+        match ty {
+            ValueType::Number => Canon::Number,
+            ValueType::Bool => Canon::Bool,
+            ValueType::List(_) => Canon::List(','),
+            ValueType::Set(_) => Canon::Set(','),
+            _ => Canon::Text,
+        }
+    }
 }
 
 impl Attribute {

@@ -144,7 +144,7 @@ fn attributes() -> Vec<Attribute> {
         string("description", "Notes shown in the guest's summary (Markdown).").pve("description"),
         strings("tags", "Tags, shown in the web interface and usable in `data` lookups. Proxmox sorts them.")
             .pattern(patterns::TAG)
-            .pve("tags"),
+            .canon(Canon::Tags).pve("tags"),
         string("pool", "The pool the guest belongs to. Changing it moves the guest between pools.")
             .pattern(patterns::POOL_ID)
             .pve("pool")
@@ -182,10 +182,11 @@ fn attributes() -> Vec<Attribute> {
         strings("boot", "Boot order: device slots tried in turn, e.g. `[\"scsi0\", \"net0\"]`.")
             .pattern(r"^(scsi\d+|virtio\d+|sata\d+|ide\d+|net\d+|efidisk0|hostpci\d+|usb\d+)$")
             .reboot()
-            .pve("boot.order"),
+            .canon(Canon::List(';')).pve("boot.order"),
         strings("hotplug", "Hot-plug features: which changes reach a running guest without a reboot. `cpu` hot-plugs `cpu.vcpus`; `memory` needs `numa = true`. A change is live, except turning `memory` on or off (next boot).")
             .default(vec!["network", "disk", "usb"])
             .one_of(&["network", "disk", "cpu", "memory", "usb", "cloudinit"])
+            .canon(Canon::Set(','))
             .pve("hotplug"),
         boolean("numa", "Expose NUMA topology to the guest (required for memory hot-plug).")
             .default(false)
@@ -299,12 +300,13 @@ fn disk() -> BlockType {
             string("storage", "The storage that holds the disk. Required for a new disk; for a disk that came with a clone, changing it moves the disk online.")
                 .optional_computed()
                 .pattern(patterns::STORAGE_ID)
+                .canon(Canon::VolumeStorage)
                 .pve("{slot}.file")
                 .changed_by(MOVE_DISK),
             string("size", "Size: a number with K, M, G or T (`32G`). Growing is live; shrinking is refused (Proxmox cannot shrink disks).")
                 .required()
                 .pattern(patterns::DISK_SIZE)
-                .pve("{slot}.size")
+                .canon(Canon::Size).pve("{slot}.size")
                 .changed_by(RESIZE),
             string("format", "Image format on file-based storage (block storage is always raw). Changing it converts the disk online.")
                 .optional_computed()
@@ -390,6 +392,7 @@ fn network() -> BlockType {
             )
             .optional_computed()
             .pattern(patterns::MAC)
+            .canon(Canon::Mac)
             .pve("{slot}.macaddr")),
             nic(number("mtu", "MTU (virtio only); `1` uses the bridge's MTU.").range(1.0, 65_520.0).pve("{slot}.mtu")),
             nic(number("rate", "Rate limit in MB/s (0 = unlimited).").range(0.0, 1e6).pve("{slot}.rate")),
@@ -413,7 +416,9 @@ fn cloud_init() -> BlockType {
         string("password", "The user's password. Prefer `ssh_keys`; never printed by pmx.")
             .sensitive()
             .pve("cipassword"),
-        strings("ssh_keys", "Public SSH keys (OpenSSH format), e.g. `[file(\"keys/deploy.pub\")]`.").pve("sshkeys"),
+        strings("ssh_keys", "Public SSH keys (OpenSSH format), e.g. `[file(\"keys/deploy.pub\")]`.")
+            .canon(Canon::SshKeys)
+            .pve("sshkeys"),
         string("nameserver", "DNS servers, space-separated (the host's when unset).").pve("nameserver"),
         string("searchdomain", "DNS search domains (the host's when unset).").pve("searchdomain"),
         boolean("upgrade", "Upgrade packages on first boot.").default(true).pve("ciupgrade"),
@@ -454,7 +459,7 @@ fn efi_disk() -> BlockType {
             string("storage", "The storage that holds it. Changing it moves the disk.")
                 .required()
                 .pattern(patterns::STORAGE_ID)
-                .pve("efidisk0.file")
+                .canon(Canon::VolumeStorage).pve("efidisk0.file")
                 .changed_by(MOVE_DISK),
             string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot (pmx creates `4m`; Proxmox's own default is `2m`).")
                 .default("4m")

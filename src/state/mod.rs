@@ -58,6 +58,7 @@ mod prune;
 pub mod repo;
 mod rows;
 mod schema;
+mod secrets;
 mod store;
 mod vmid;
 
