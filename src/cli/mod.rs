@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod fmt;
 mod graph;
 mod init;
+mod plan;
 mod refresh;
 mod schema;
 mod sim;
@@ -67,7 +68,9 @@ pub enum Command {
     /// Print the resource schema as JSON.
     Schema(schema::SchemaArgs),
     /// Show the desired changes against the live cluster and save them to a plan file.
-    Plan(stubs::PlanArgs),
+    Plan(plan::PlanArgs),
+    /// Show a saved plan file (human, JSON or markdown).
+    Show(plan::ShowArgs),
     /// Carry out a saved plan.
     Apply(stubs::ApplyArgs),
     /// Adopt existing guests: write .pmx files and state.
@@ -165,6 +168,11 @@ const SINGLE_DASH_LONG_FLAGS: &[&str] = &[
     "chdir",
     "destroy",
     "target",
+    "replace",
+    "refresh-only",
+    "parallelism",
+    "fail-on",
+    "generate-config-out",
 ];
 
 fn normalize_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -248,7 +256,8 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a, &g),
         Command::Graph(a) => graph::run(a, &g),
         Command::Schema(a) => schema::run(a, &g),
-        Command::Plan(_) => stubs::run("plan", &g),
+        Command::Plan(a) => plan::run(a, &g),
+        Command::Show(a) => plan::show(a, &g),
         Command::Apply(_) => stubs::run("apply", &g),
         Command::Import(_) => stubs::run("import", &g),
         Command::Refresh(a) => refresh::run(a, &g),

@@ -158,7 +158,7 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
 }
 
 /// A spinner on stderr while reading the cluster, only for people at a terminal.
-fn spinner(g: &Global, message: &str) -> Option<indicatif::ProgressBar> {
+pub(super) fn spinner(g: &Global, message: &str) -> Option<indicatif::ProgressBar> {
     if g.quiet || g.json || !crate::render::stderr_is_terminal() {
         return None;
     }

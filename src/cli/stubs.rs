@@ -9,24 +9,6 @@ use clap::Args;
 use super::{CmdResult, Global, VarArgs};
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// Save the plan to this file, for `pmx apply FILE`.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
-    /// Plan to destroy every managed resource.
-    #[arg(long)]
-    pub destroy: bool,
-    /// Only these resources (and what they depend on), e.g. `vm.web[0]`.
-    #[arg(long, value_name = "ADDRESS")]
-    pub target: Vec<String>,
-    #[command(flatten)]
-    pub vars: VarArgs,
-}
-
-#[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan file saved by `pmx plan --out FILE`.
     #[arg(value_name = "PLAN")]

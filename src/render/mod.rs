@@ -1,5 +1,7 @@
 //! Output: colour decisions, human and JSON views.
 
+pub mod plan;
+
 use std::io::IsTerminal;
 
 /// Whether to colour output: never with `--no-color` or `NO_COLOR` (any non-empty value),

@@ -1,0 +1,89 @@
+//! A plan end to end: check the requested addresses, read every cluster, decide. Shared by
+//! `pmx plan`, `pmx apply` without a plan file and `pmx destroy`.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use miette::miette;
+
+use super::{Endpoint, Project};
+use crate::addr::ResourceAddress;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::plan::{self, ClusterView, Plan, PlanRequest};
+use crate::state::Store;
+
+/// Why no plan came out.
+pub enum PlanError {
+    /// The configuration, a data source, an address: every problem, with its place.
+    Diagnostics(Diagnostics),
+    Other(miette::Report),
+}
+
+impl From<miette::Report> for PlanError {
+    fn from(e: miette::Report) -> Self {
+        PlanError::Other(e)
+    }
+}
+
+impl From<crate::state::StateError> for PlanError {
+    fn from(e: crate::state::StateError) -> Self {
+        PlanError::Other(e.into())
+    }
+}
+
+/// Parses `--target`/`--replace` addresses against the graph, every bad one reported with a
+/// "did you mean".
+pub fn resolve_addresses(project: &Project, flag: &str, raw: &[String]) -> Result<Vec<ResourceAddress>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    let known: Vec<&ResourceAddress> = project.graph.instances.keys().collect();
+    for r in raw {
+        match r.parse::<ResourceAddress>() {
+            Ok(a) => {
+                let matches =
+                    known.iter().any(|k| **k == a || (a.key == crate::addr::InstanceKey::None && k.config == a.config));
+                if matches {
+                    out.push(a);
+                } else {
+                    let mut d = Diagnostic::error(format!("--{flag} {r}: no such resource in the configuration"))
+                        .with_code("pmx::plan::unknown_address");
+                    let configs: Vec<&crate::addr::ConfigAddress> = known.iter().map(|k| &k.config).collect();
+                    if let Some(help) = crate::config::suggest::did_you_mean_address(&a.config, configs) {
+                        d = d.with_help(help);
+                    } else if let Some(help) = crate::config::suggest::did_you_mean(
+                        r,
+                        known.iter().map(|k| k.to_string()).collect::<Vec<_>>().iter().map(String::as_str),
+                    ) {
+                        d = d.with_help(help);
+                    }
+                    diags.push(d);
+                }
+            }
+            Err(e) => diags.push(Diagnostic::error(format!("--{flag} {r}: {e}")).with_code("pmx::plan::bad_address")),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Reads the clusters and decides the plan. Nothing is written to state.
+pub fn make(
+    project: &Project,
+    store: &mut Store,
+    endpoints: &IndexMap<String, Endpoint>,
+    req: &PlanRequest,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(Plan, HashMap<String, ClusterView>), PlanError> {
+    let meta = store.meta()?;
+    let key = store.plan_key()?;
+    let stored = store.find_all(None)?;
+    let views = runtime
+        .block_on(plan::read(endpoints, &stored, req.parallelism))
+        .map_err(|(url, e)| PlanError::Other(miette!("cannot read the cluster at {url}: {e}")))?;
+    let mut plan = plan::decide(project, &stored, &views, &meta, &key, req).map_err(PlanError::Diagnostics)?;
+    plan.endpoints = endpoints.iter().map(|(k, e)| (k.clone(), e.url.clone())).collect();
+    Ok((plan, views))
+}
