@@ -6,6 +6,7 @@
 //! See `docs/architecture.md`.
 
 pub mod addr;
+pub mod apply;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -4,9 +4,9 @@
 #   ./examples/quickstart/run.sh
 #
 # Builds pmx, starts `pmx sim serve` (HTTPS, self-signed certificate pinned by fingerprint),
-# validates this example and prints its dependency graph, reads the live (simulated) cluster into
-# the state store with `pmx refresh`, changes the cluster behind pmx's back and refreshes again to
-# show the drift, then shows the state and its audit trail. Nothing is written to the repository:
+# validates this example and prints its dependency graph, plans and applies it (a pool and a VM
+# cloned from a template), changes the VM behind pmx's back, plans and applies the fix, then
+# shows the state and its audit trail. Nothing is written to the repository:
 # the project is copied to a temporary folder, which is printed so you can look around.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,29 +40,38 @@ step "pmx validate"
 step "pmx graph --resources-only"
 "$pmx" -C "$work" graph --resources-only
 
-step "pmx refresh: read the cluster into state ($work/.pmx/state.db)"
-"$pmx" -C "$work" refresh
+step "pmx plan --out plan.out: what would change on the cluster"
+"$pmx" -C "$work" plan --out "$work/plan.out"
 
-step "Someone creates a pool by hand, outside pmx"
+step "pmx apply plan.out: carry out exactly that plan (state in $work/.pmx/state.db)"
+"$pmx" -C "$work" apply "$work/plan.out"
+
+step "pmx plan again: nothing to do"
+"$pmx" -C "$work" plan --detailed-exitcode
+
+step "Someone gives the VM more cores by hand, outside pmx"
 python3 - <<'PY'
 import json, os, ssl, urllib.parse, urllib.request
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-req = urllib.request.Request(os.environ["PMX_ENDPOINT"] + "/api2/json/pools", method="POST",
-    data=urllib.parse.urlencode({"poolid": "handmade", "comment": "created in the web UI"}).encode(),
-    headers={"Authorization": "PVEAPIToken=%s=%s" % (os.environ["PMX_TOKEN_ID"], os.environ["PMX_TOKEN_SECRET"])})
-print("POST /pools ->", json.load(urllib.request.urlopen(req, context=ctx)))
+auth = {"Authorization": "PVEAPIToken=%s=%s" % (os.environ["PMX_TOKEN_ID"], os.environ["PMX_TOKEN_SECRET"])}
+api = os.environ["PMX_ENDPOINT"] + "/api2/json"
+vms = json.load(urllib.request.urlopen(urllib.request.Request(api + "/cluster/resources?type=vm", headers=auth), context=ctx))["data"]
+vm = next(v for v in vms if v.get("name") == "hello")
+req = urllib.request.Request("%s/nodes/%s/qemu/%d/config" % (api, vm["node"], vm["vmid"]), method="PUT",
+    data=urllib.parse.urlencode({"cores": "4"}).encode(), headers=auth)
+print("PUT cores=4 on vmid", vm["vmid"], "->", json.load(urllib.request.urlopen(req, context=ctx)))
 PY
 
-step "pmx refresh: the drift is recorded"
-"$pmx" -C "$work" refresh
+step "pmx plan: the drift is found, with what fixing it does to the running guest"
+"$pmx" -C "$work" plan --out "$work/fix.out" || true
+
+step "pmx apply fix.out"
+"$pmx" -C "$work" apply "$work/fix.out"
 
 step "pmx state list"
 "$pmx" -C "$work" state list
 
-step "pmx state history pool.handmade"
-"$pmx" -C "$work" state history pool.handmade
-
-step "pmx state events"
-"$pmx" -C "$work" state events | tail -n 8
+step "pmx state history vm.hello"
+"$pmx" -C "$work" state history vm.hello
 
 printf '\nDone. The project and its state are in %s\n' "$work"

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod apply;
 mod fmt;
 mod graph;
 mod init;
@@ -71,8 +72,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Show a saved plan file (human, JSON or markdown).
     Show(plan::ShowArgs),
-    /// Carry out a saved plan.
-    Apply(stubs::ApplyArgs),
+    /// Carry out a saved plan (or plan, ask and apply).
+    Apply(apply::ApplyArgs),
+    /// Destroy every resource the configuration manages (asks first).
+    Destroy(apply::DestroyArgs),
     /// Adopt existing guests: write .pmx files and state.
     Import(stubs::ImportArgs),
     /// Read the live cluster and bring the state store up to date (discover, detect drift).
@@ -173,6 +176,7 @@ const SINGLE_DASH_LONG_FLAGS: &[&str] = &[
     "parallelism",
     "fail-on",
     "generate-config-out",
+    "max-disruptions",
 ];
 
 fn normalize_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -258,7 +262,8 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a, &g),
         Command::Plan(a) => plan::run(a, &g),
         Command::Show(a) => plan::show(a, &g),
-        Command::Apply(_) => stubs::run("apply", &g),
+        Command::Apply(a) => apply::run(a, &g),
+        Command::Destroy(a) => apply::destroy(a, &g),
         Command::Import(_) => stubs::run("import", &g),
         Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),

@@ -6,19 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{CmdResult, Global, VarArgs};
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// A plan file saved by `pmx plan --out FILE`.
-    #[arg(value_name = "PLAN")]
-    pub plan: Option<PathBuf>,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub auto_approve: bool,
-    #[command(flatten)]
-    pub vars: VarArgs,
-}
+use super::{CmdResult, Global};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {

@@ -9,7 +9,7 @@ mod canon;
 mod encode;
 
 pub use canon::{canonical, decode_value, encode_value, same};
-pub use encode::{encode_create, encode_update, Encoded};
+pub use encode::{cloud_init_drive, encode_create, encode_update, Encoded};
 
 use serde_json::{Map, Value as Json};
 

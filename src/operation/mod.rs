@@ -2,6 +2,7 @@
 //! provider block and open the state store. Plan, apply, import and refresh share this layer
 //! (Terraform's `backend/local`); the CLI only parses flags and picks a view.
 
+pub mod apply;
 pub mod plan;
 
 use std::path::{Path, PathBuf};

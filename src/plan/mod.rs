@@ -200,7 +200,6 @@ pub fn decide(
     key: &[u8],
     req: &PlanRequest,
 ) -> Result<Plan, Diagnostics> {
-    let mut diags = Diagnostics::new();
     let empty_view = ClusterView::default();
     let view_of = |provider: &str| views.get(provider).unwrap_or(&empty_view);
 
@@ -218,44 +217,7 @@ pub fn decide(
     let imports: HashMap<String, String> =
         project.graph.imports.iter().filter_map(|i| Some((i.to.to_string(), i.id.as_str()?.to_string()))).collect();
 
-    // 1. What is known now: data sources from the cluster, existing resources from refresh.
-    let mut known: HashMap<ResourceAddress, IndexMap<String, Value>> = HashMap::new();
-    for inst in project.graph.instances.values() {
-        let view = view_of(&inst.provider);
-        match inst.addr.config.mode {
-            Mode::Data => {
-                match read::read_data(&inst.addr.config.type_name, &inst.attributes, view) {
-                    Ok(values) => {
-                        known.insert(inst.addr.clone(), values);
-                    }
-                    Err(message) => diags.push(
-                        Diagnostic::error(format!("{}: {message}", inst.addr))
-                            .with_code("pmx::plan::data_not_found")
-                            .at(&inst.location.file, inst.location.span.clone(), "this data source finds nothing"),
-                    ),
-                }
-            }
-            Mode::Managed => {
-                let Some(rt) = registry().resource(&inst.addr.config.type_name) else { continue };
-                let addr = inst.addr.to_string();
-                let import_id = imports.get(&addr).cloned();
-                let found = match (stored_for(&addr), &import_id) {
-                    (Some((s, _)), _) => find_live(rt, Some(s), None, view),
-                    (None, Some(id)) => find_import(rt, id, view),
-                    (None, None) => continue,
-                };
-                if let Found::Live { decoded, .. } = found {
-                    let mut values: IndexMap<String, Value> =
-                        decoded.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect();
-                    values.insert("id".into(), Value::String(resource_id(rt, &decoded)));
-                    known.insert(inst.addr.clone(), values);
-                }
-            }
-        }
-    }
-    if diags.has_errors() {
-        return Err(diags);
-    }
+    let known = known_values(project, stored, views)?;
     let graph = project.rebuild(&BuildOptions { known })?;
 
     // 2. Which instances the plan covers.
@@ -389,6 +351,65 @@ pub fn decide(
         }
     }
     Ok(plan)
+}
+
+/// What is known before apply: data sources read from the cluster, and the attributes of
+/// resources that exist (from refresh). Feeding them to the graph resolves references such as
+/// `data.template.debian.vmid` or `vm.web.vmid`.
+pub fn known_values(
+    project: &Project,
+    stored: &[StoredResource],
+    views: &HashMap<String, ClusterView>,
+) -> Result<HashMap<ResourceAddress, IndexMap<String, Value>>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let empty_view = ClusterView::default();
+    let view_of = |provider: &str| views.get(provider).unwrap_or(&empty_view);
+    let moved_from: HashMap<String, String> =
+        project.loaded.module.moved.iter().map(|m| (m.to.to_string(), m.from.to_string())).collect();
+    let by_address: HashMap<String, &StoredResource> = stored.iter().map(|s| (s.address.to_string(), s)).collect();
+    let stored_for = |addr: &str| -> Option<&StoredResource> {
+        by_address.get(addr).copied().or_else(|| by_address.get(moved_from.get(addr)?.as_str()).copied())
+    };
+    let imports: HashMap<String, String> =
+        project.graph.imports.iter().filter_map(|i| Some((i.to.to_string(), i.id.as_str()?.to_string()))).collect();
+    let mut known: HashMap<ResourceAddress, IndexMap<String, Value>> = HashMap::new();
+    for inst in project.graph.instances.values() {
+        let view = view_of(&inst.provider);
+        match inst.addr.config.mode {
+            Mode::Data => {
+                match read::read_data(&inst.addr.config.type_name, &inst.attributes, view) {
+                    Ok(values) => {
+                        known.insert(inst.addr.clone(), values);
+                    }
+                    Err(message) => diags.push(
+                        Diagnostic::error(format!("{}: {message}", inst.addr))
+                            .with_code("pmx::plan::data_not_found")
+                            .at(&inst.location.file, inst.location.span.clone(), "this data source finds nothing"),
+                    ),
+                }
+            }
+            Mode::Managed => {
+                let Some(rt) = registry().resource(&inst.addr.config.type_name) else { continue };
+                let addr = inst.addr.to_string();
+                let import_id = imports.get(&addr).cloned();
+                let found = match (stored_for(&addr), &import_id) {
+                    (Some(s), _) => find_live(rt, Some(s), None, view),
+                    (None, Some(id)) => find_import(rt, id, view),
+                    (None, None) => continue,
+                };
+                if let Found::Live { decoded, .. } = found {
+                    let mut values: IndexMap<String, Value> =
+                        decoded.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect();
+                    values.insert("id".into(), Value::String(resource_id(rt, &decoded)));
+                    known.insert(inst.addr.clone(), values);
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(known)
 }
 
 /// The id of an import block (`pve1/qemu/100`, `qemu/100`, `100`, or a pool's id) found on the cluster.

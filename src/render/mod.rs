@@ -1,5 +1,6 @@
 //! Output: colour decisions, human and JSON views.
 
+pub mod apply;
 pub mod plan;
 
 use std::io::IsTerminal;

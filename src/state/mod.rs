@@ -50,6 +50,7 @@ mod conn;
 pub mod error;
 mod export;
 mod history;
+mod intents_shim;
 mod journal;
 pub mod location;
 pub mod lock;

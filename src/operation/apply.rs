@@ -1,0 +1,95 @@
+//! An apply end to end: refuse a stale plan, lock the workspace, read the clusters again for the
+//! values the configuration references, run the changes, record the run. Shared by
+//! `pmx apply PLAN`, `pmx apply` (plan + approve) and `pmx destroy`.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use miette::miette;
+use serde_json::json;
+
+use super::{Endpoint, Project};
+use crate::apply::{self, ApplyOptions, ApplyReport, Ctx, Reporter};
+use crate::plan::{self, Plan};
+use crate::state::{RunKind, RunOutcome, Store};
+
+/// Why the plan is not applied at all.
+pub fn check_fresh(plan: &Plan, project: &Project, store: &mut Store) -> miette::Result<()> {
+    let meta = store.meta()?;
+    if plan.workspace != meta.workspace || plan.lineage != meta.lineage {
+        return Err(miette!("the plan was made for workspace \"{}\" of another state; plan again", plan.workspace));
+    }
+    if plan.serial != meta.serial {
+        return Err(miette!(
+            help = "run `pmx plan --out FILE` again and review the new plan",
+            "the plan is stale: state has changed since it was made (serial {} then, {} now)",
+            plan.serial,
+            meta.serial
+        ));
+    }
+    let key = store.plan_key()?;
+    if project.config_hash(&key) != plan.config_hash {
+        return Err(miette!(
+            help = "apply the plan with the configuration and variables it was made from, or plan again",
+            "the configuration or its variable values changed since the plan was made"
+        ));
+    }
+    if !plan.problems.is_empty() {
+        return Err(miette!("the plan has problems and cannot be applied"));
+    }
+    Ok(())
+}
+
+/// Runs a verified plan. The store must already hold the workspace lock.
+pub fn run(
+    project: Project,
+    store: Store,
+    endpoints: IndexMap<String, Endpoint>,
+    plan: Plan,
+    opts: &ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+    runtime: &tokio::runtime::Runtime,
+    command: &str,
+) -> miette::Result<ApplyReport> {
+    let mut store = store;
+    let key = store.plan_key()?;
+    let stored = store.find_all(None)?;
+    let views = runtime
+        .block_on(plan::read(&endpoints, &stored, opts.parallelism))
+        .map_err(|(url, e)| miette!("cannot read the cluster at {url}: {e}"))?;
+    let known = plan::known_values(&project, &stored, &views).map_err(|d| {
+        let first = d.errors().next().map(|e| e.message.clone()).unwrap_or_default();
+        miette!("the configuration no longer evaluates against the cluster: {first}")
+    })?;
+    // The run's start and end are the trail's ReconciliationStarted / ReconciliationCompleted.
+    let run = store.begin_run(RunKind::Apply, command)?;
+    let store = Arc::new(Mutex::new(store));
+    let ctx = Arc::new(Ctx::new(project, plan, endpoints, store.clone(), run, key, views, known, opts));
+    let report = runtime.block_on(async {
+        let cancelled = ctx.cancelled.clone();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancelled.store(true, Ordering::SeqCst);
+                eprintln!("\nInterrupt received: no new changes start; waiting for the running ones (Ctrl-C again to leave now).");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("Leaving now; the next plan or apply picks up what was half done.");
+                    std::process::exit(130);
+                }
+            }
+        });
+        let report = apply::run(ctx.clone(), opts, reporter).await;
+        watcher.abort();
+        report
+    });
+    let mut store = store.lock().map_err(|_| miette!("state store lock poisoned"))?;
+    let counts = report.counts();
+    let outcome = if report.failed() > 0 || report.interrupted { RunOutcome::Failed } else { RunOutcome::Succeeded };
+    store.finish_run(run, outcome, Some(json!({"counts": counts, "changes": report.results})))?;
+    let _ = store.unlock();
+    Ok(report)
+}
+
+/// How long apply waits for the workspace lock by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(0);
