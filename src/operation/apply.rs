@@ -54,6 +54,9 @@ pub fn run(
     command: &str,
 ) -> miette::Result<ApplyReport> {
     let mut store = store;
+    if plan.mode == crate::plan::PlanMode::RefreshOnly {
+        return record_refresh(&mut store, &endpoints, runtime, command);
+    }
     let key = store.plan_key()?;
     let stored = store.find_all(None)?;
     let views = runtime
@@ -93,3 +96,40 @@ pub fn run(
 
 /// How long apply waits for the workspace lock by default.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(0);
+
+/// Applying a `--refresh-only` plan: record what the clusters hold now, as `pmx refresh` does
+/// (snapshots and events), changing nothing on them.
+fn record_refresh(
+    store: &mut Store,
+    endpoints: &IndexMap<String, Endpoint>,
+    runtime: &tokio::runtime::Runtime,
+    command: &str,
+) -> miette::Result<ApplyReport> {
+    let run = store.begin_run(RunKind::Refresh, command)?;
+    let started = std::time::Instant::now();
+    let mut results = Vec::new();
+    for ep in endpoints.values() {
+        let live = match runtime.block_on(crate::refresh::read_cluster(&ep.client)) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = store.finish_run(run, RunOutcome::Failed, Some(json!({"error": e.to_string()})));
+                return Err(miette!("cannot read the cluster at {}: {e}", ep.url));
+            }
+        };
+        let stored = store.find_all(None)?;
+        let (changes, summary) = crate::refresh::reconcile(&stored, live);
+        store.commit_changes(Some(run), changes)?;
+        for a in summary.changed.iter().chain(&summary.discovered).chain(&summary.gone) {
+            results.push(crate::apply::ChangeResult {
+                address: a.to_string(),
+                action: crate::plan::Action::Update,
+                outcome: crate::apply::Outcome::Applied,
+                elapsed_ms: 0,
+            });
+        }
+    }
+    let report = ApplyReport { results, elapsed_ms: started.elapsed().as_millis(), interrupted: false };
+    store.finish_run(run, RunOutcome::Succeeded, Some(report.counts()))?;
+    let _ = store.unlock();
+    Ok(report)
+}

@@ -128,7 +128,7 @@ fn provider_of(s: &StoredResource) -> String {
 /// What refresh found for a stored guest or pool.
 enum Found {
     /// On the cluster, decoded, with its identity.
-    Live { decoded: Map<String, Json>, live: LiveIdentity, raw: Map<String, Json> },
+    Live { decoded: Map<String, Json>, live: LiveIdentity },
     /// Not on the cluster any more.
     Gone,
     /// The vmid now belongs to another guest.
@@ -147,7 +147,7 @@ fn find_live(rt: &ResourceType, stored: Option<&StoredResource>, id_hint: Option
                 if let Some(c) = p.comment.as_ref().filter(|c| !c.is_empty()) {
                     m.insert("comment".into(), Json::String(c.clone()));
                 }
-                Found::Live { decoded: m, live: LiveIdentity::default(), raw: Map::new() }
+                Found::Live { decoded: m, live: LiveIdentity::default() }
             }
             None => Found::Gone,
         };
@@ -178,7 +178,7 @@ fn find_live(rt: &ResourceType, stored: Option<&StoredResource>, id_hint: Option
         digest: config.get("digest").and_then(Json::as_str).map(str::to_string),
         running: guest.running,
     };
-    Found::Live { decoded, live, raw: config.clone() }
+    Found::Live { decoded, live }
 }
 
 /// The SMBIOS uuid PVE gives every new VM: it tells the guest pmx created from another one
@@ -254,6 +254,9 @@ pub fn decide(
         let prior = stored_for(&addr);
         if let Some((s, _)) = prior {
             claimed.insert(s.address.to_string());
+            if let Some(d) = drift_of(rt, s, view) {
+                plan.resource_drift.push(d);
+            }
         }
         let change =
             plan_instance(&PlanInstance { inst, rt, prior, import_id: imports.get(&addr).cloned(), view, key, req });
@@ -410,6 +413,59 @@ pub fn known_values(
         return Err(diags);
     }
     Ok(known)
+}
+
+/// What changed outside pmx since state last recorded the resource: the stored attributes
+/// against the live ones, both decoded by the codec.
+fn drift_of(rt: &ResourceType, stored: &StoredResource, view: &ClusterView) -> Option<Drift> {
+    let addr = stored.address.to_string();
+    match find_live(rt, Some(stored), None, view) {
+        Found::Live { decoded, .. } => {
+            let mut before = stored.attributes.as_object().cloned().unwrap_or_default();
+            before.remove(PMX_META);
+            let mut changes = Vec::new();
+            json_paths_differ(&Json::Object(before), &Json::Object(decoded), &mut vec![], &mut changes);
+            (!changes.is_empty()).then_some(Drift { address: addr, action: Action::Update, changes, notes: vec![] })
+        }
+        Found::Gone => Some(Drift {
+            address: addr,
+            action: Action::Delete,
+            changes: vec![],
+            notes: vec!["deleted outside pmx".into()],
+        }),
+        Found::Reused { name } => Some(Drift {
+            address: addr,
+            action: Action::Delete,
+            changes: vec![],
+            notes: vec![format!("its vmid now belongs to another guest (\"{name}\")")],
+        }),
+    }
+}
+
+fn json_paths_differ(a: &Json, b: &Json, path: &mut Vec<String>, out: &mut Vec<AttrChange>) {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) if !path.is_empty() || !x.is_empty() => {
+            let mut keys: Vec<&String> = x.keys().collect();
+            keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+            for k in keys {
+                path.push(k.clone());
+                json_paths_differ(x.get(k).unwrap_or(&Json::Null), y.get(k).unwrap_or(&Json::Null), path, out);
+                path.pop();
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(AttrChange {
+            path: path.clone(),
+            before: (!a.is_null()).then(|| a.clone()),
+            after: (!b.is_null()).then(|| b.clone()),
+            unknown: false,
+            sensitive: false,
+            via: Via::Config,
+            impact: Impact::None,
+            destroys_data: false,
+            note: None,
+        }),
+    }
 }
 
 /// The id of an import block (`pve1/qemu/100`, `qemu/100`, `100`, or a pool's id) found on the cluster.
@@ -601,7 +657,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
                 return Err(problem);
             }
         }
-        Found::Live { decoded, live: l, raw: _ } => {
+        Found::Live { decoded, live: l } => {
             live = l;
             before = Some(Json::Object(decoded.clone()));
             let outcome = diff::diff(&diff::DiffInput {

@@ -139,20 +139,27 @@ fn guest_resource(
         .and_then(|s| s.split(',').find_map(|kv| kv.strip_prefix("uuid=")))
         .map(str::to_string);
     let state_kind = if kind == GuestKind::Lxc { ResourceKind::Container } else { ResourceKind::Vm };
+    // The schema's shape, through the codec, as plan and apply record guests.
+    let schema = crate::plan::schema_of(state_kind).expect("guests have a schema");
+    let guest = crate::codec::LiveGuest {
+        node: node.to_string(),
+        vmid,
+        pool: r.pool.clone(),
+        running: r.status.as_deref() == Some("running"),
+        template: r.template.unwrap_or(false),
+        config,
+    };
+    let mut attributes = crate::codec::decode(schema, &guest);
+    if guest.template {
+        attributes.insert("template".into(), Json::Bool(true));
+    }
     LiveResource {
         address: discovered_address(state_kind, vmid),
         kind: state_kind,
         identity: Identity { node: Some(node.to_string()), vmid: Some(vmid), fingerprint },
         digest,
         status: r.status.clone(),
-        attributes: json!({
-            "node": node,
-            "vmid": vmid,
-            "name": r.name,
-            "template": r.template.unwrap_or(false),
-            "pool": r.pool,
-            "config": Json::Object(config),
-        }),
+        attributes: Json::Object(attributes),
     }
 }
 
@@ -186,6 +193,10 @@ pub fn reconcile(stored: &[StoredResource], live: Vec<LiveResource>) -> (Vec<Cha
         };
         if let Some(s) = existing {
             l.address = s.address.clone();
+            // pmx's bookkeeping (what it manages, hashes of secrets) is not on the cluster: keep it.
+            if let (Some(book), Some(attrs)) = (s.attributes.get(crate::plan::PMX_META), l.attributes.as_object_mut()) {
+                attrs.insert(crate::plan::PMX_META.to_string(), book.clone());
+            }
             seen.insert(s.address.clone());
             let reused_vmid =
                 matches!((&s.identity.fingerprint, &l.identity.fingerprint), (Some(a), Some(b)) if a != b);
