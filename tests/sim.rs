@@ -15,3 +15,6 @@ mod conformance;
 
 #[path = "sim/formats.rs"]
 mod formats;
+
+#[path = "sim/pending.rs"]
+mod pending;

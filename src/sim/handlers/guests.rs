@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::super::guest_config::{self, apply_pending, config_json, guest_volumes, pending_json};
+use super::super::guest_config::{self, config_json, guest_volumes, pending_json};
 use super::super::model::{now, Guest, GuestKind, PowerState};
 use super::super::routes::StatusAction;
 use super::super::server::Sim;
+use super::super::update;
 use super::super::wire::{ApiError, ApiResult};
 use super::resources::{guest_resource, maxdisk};
 use super::{find_guest, lock_sync, spawn_task, Ctx, TaskPlan};
@@ -190,6 +191,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config,
             pending: BTreeMap::new(),
             pending_delete: BTreeSet::new(),
+            pending_force: BTreeSet::new(),
             state: PowerState::Stopped,
             started_at: None,
             pool: ctx.param("pool").map(str::to_string),
@@ -251,21 +253,32 @@ pub fn pending(ctx: &Ctx, kind: GuestKind) -> ApiResult {
 pub async fn config_put(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
-    }
+    early_update_checks(ctx, kind, &node, vmid)?;
     let _guard = lock_sync(ctx, kind, vmid).await?;
     let sim = ctx.sim.clone();
-    {
+    let result = {
         let mut c = sim.write();
         find_guest(&c, &node, kind, vmid)?;
         let mut mac = || sim.mac();
-        guest_config::apply_update(&mut c, vmid, &ctx.params, &mut mac)?;
-    }
+        update::apply_update(&mut c, vmid, &ctx.params, &mut mac)
+    };
+    // A failed hotplug still leaves what was written (PVE raises after writing the config).
     sim.save_state_file();
-    Ok(Value::Null)
+    result.map(|()| Value::Null)
+}
+
+/// What a config update checks before it takes the config lock: the request alone (400s), the
+/// permission rules, and for qemu `$load_and_check_config` (digest, `lock`, balloon), so that a
+/// locked VM is refused at once rather than after waiting for the lock.
+fn early_update_checks(ctx: &Ctx, kind: GuestKind, node: &str, vmid: u32) -> Result<(), ApiError> {
+    let c = ctx.sim.read();
+    let g = find_guest(&c, node, kind, vmid)?;
+    update::check_request(kind, &ctx.params, super::privileges::is_root(ctx))?;
+    super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    if kind == GuestKind::Qemu {
+        update::qemu_config_checks(g, &ctx.params)?;
+    }
+    Ok(())
 }
 
 /// qemu's asynchronous config update: a `qmconfig` task (or null if done within `background_delay`).
@@ -273,16 +286,12 @@ pub async fn config_post(ctx: &Ctx) -> ApiResult {
     let kind = GuestKind::Qemu;
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
-    }
+    early_update_checks(ctx, kind, &node, vmid)?;
     let params = ctx.params.clone();
     let work: super::Work = Box::new(move |sim: &Sim, _upid: &str| {
         let mut c = sim.write();
         let mut mac = || sim.mac();
-        guest_config::apply_update(&mut c, vmid, &params, &mut mac).map_err(|e| match e.errors {
+        update::apply_update(&mut c, vmid, &params, &mut mac).map_err(|e| match e.errors {
             Some(errs) => errs.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"),
             None => e.message,
         })?;
@@ -426,14 +435,17 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
                 }
                 start_check(sim, &snapshot)?;
                 let mut c = sim.write();
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
-                    apply_pending(g);
                     g.state = PowerState::Running;
                     g.started_at = Some(now());
                 }
             }
             StatusAction::Stop | StatusAction::Shutdown => {
+                // qemu-server's _do_vm_stop → vm_stop_cleanup(…, $apply_pending_changes = 1) and
+                // pve-container's post-stop hook apply what was pending.
                 let mut c = sim.write();
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
                     g.state = PowerState::Stopped;
                     g.started_at = None;
@@ -442,11 +454,11 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
             StatusAction::Reboot => {
                 start_check(sim, &snapshot)?;
                 let mut c = sim.write();
+                if !c.guests.get(&vmid).is_some_and(|g| g.running()) {
+                    return Err(format!("{} {vmid} not running", who(kind)));
+                }
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
-                    if !g.running() {
-                        return Err(format!("{} {vmid} not running", who(kind)));
-                    }
-                    apply_pending(g);
                     g.started_at = Some(now());
                 }
                 sim.tasks.log(upid, "requesting reboot");

@@ -178,6 +178,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config,
             pending: BTreeMap::new(),
             pending_delete: BTreeSet::new(),
+            pending_force: BTreeSet::new(),
             state: PowerState::Stopped,
             started_at: None,
             pool: ctx.param("pool").map(str::to_string),

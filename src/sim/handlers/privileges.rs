@@ -9,7 +9,7 @@ use super::super::params::Params;
 use super::super::wire::ApiError;
 use super::Ctx;
 
-fn is_root(ctx: &Ctx) -> bool {
+pub fn is_root(ctx: &Ctx) -> bool {
     ctx.who.as_ref().is_some_and(|w| w.user == "root@pam" && w.tokenid.is_none())
 }
 
