@@ -18,3 +18,9 @@ mod formats;
 
 #[path = "sim/pending.rs"]
 mod pending;
+
+#[path = "sim/locks.rs"]
+mod locks;
+
+#[path = "sim/validation.rs"]
+mod validation;
