@@ -24,3 +24,6 @@ mod locks;
 
 #[path = "sim/validation.rs"]
 mod validation;
+
+#[path = "sim/lxc.rs"]
+mod lxc;

@@ -480,12 +480,14 @@ async fn tokens_are_not_root_and_secrets_and_tags_read_back_as_pve_writes_them()
     ];
     let r = api.call(Method::POST, "/nodes/pve1/lxc", &ct).await;
     assert_eq!(r.status, 403, "{}", r.body);
-    // The API creates a privileged container unless told otherwise, so even nesting needs root.
+    // PVE 9 creates unprivileged containers unless told otherwise, where a token may set
+    // nesting (check_ct_modify_config_perm); on a privileged one even nesting needs root.
     let mut nesting_only = ct.to_vec();
     nesting_only[3] = ("features", "nesting=1");
-    let r = api.call(Method::POST, "/nodes/pve1/lxc", &nesting_only).await;
+    let mut privileged = nesting_only.clone();
+    privileged.push(("unprivileged", "0"));
+    let r = api.call(Method::POST, "/nodes/pve1/lxc", &privileged).await;
     assert_eq!(r.body["message"], "changing feature flags for privileged container is only allowed for root@pam\n");
-    nesting_only.push(("unprivileged", "1"));
     api.run_ok(Method::POST, "/nodes/pve1/lxc", &nesting_only).await;
     let r = api.call(Method::PUT, "/nodes/pve1/qemu/100/config", &[("sshkeys", "not%20a%20key")]).await;
     assert_eq!(r.body["message"], "SSH public key validation error\n");

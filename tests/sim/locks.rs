@@ -11,6 +11,7 @@ async fn create_ct(api: &Api, vmid: &str) {
         ("vmid", vmid),
         ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
         ("rootfs", "local-lvm:2"),
+        ("features", "nesting=1"),
         ("hostname", "ct"),
     ];
     api.run_ok(Method::POST, "/nodes/pve1/lxc", &form).await;

@@ -25,6 +25,7 @@ async fn running_ct(api: &Api, vmid: &str) -> String {
         ("vmid", vmid),
         ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
         ("rootfs", "local-lvm:2"),
+        ("features", "nesting=1"),
         ("net0", "name=eth0,bridge=vmbr0,ip=dhcp"),
         ("hostname", "ct"),
     ];

@@ -44,6 +44,7 @@ async fn delete_revert_force_and_skiplock_are_checked() {
         ("vmid", "200"),
         ("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
         ("rootfs", "local-lvm:2"),
+        ("features", "nesting=1"),
     ];
     api.run_ok(Method::POST, "/nodes/pve1/lxc", &ct).await;
     let (status, body) = put(&api, "/nodes/pve1/lxc/200/config", &[("delete", "foobar")]).await;

@@ -136,21 +136,49 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("volume '{tmpl}' does not exist")));
         }
         let storage = ctx.param("storage").unwrap_or("local");
-        let rootfs = updates.get("rootfs").cloned().unwrap_or_else(|| format!("{storage}:4"));
-        let rootfs = if rootfs.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok()) {
-            format!("{storage}:{rootfs}")
-        } else {
-            rootfs
-        };
-        updates.insert("rootfs".into(), rootfs);
+        // pve-container's create_vm: a bare size gets the default storage; mount points need a rootfs.
+        for (key, value) in updates.iter_mut() {
+            if (key == "rootfs" || key.starts_with("mp"))
+                && value.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok())
+            {
+                *value = format!("{storage}:{value}");
+            }
+        }
+        if updates.keys().any(|k| k.starts_with("mp")) && !updates.contains_key("rootfs") {
+            return Err(ApiError::server("mount points configured, but 'rootfs' not set - aborting"));
+        }
+        if !updates.contains_key("rootfs") {
+            let rootdir = c.storages.get(storage).is_some_and(|s| s.supports("rootdir"));
+            if !rootdir {
+                return Err(ApiError::param(
+                    "storage",
+                    format!("storage '{storage}' does not support container directories"),
+                ));
+            }
+            updates.insert("rootfs".into(), format!("{storage}:4"));
+        }
         updates.entry("arch".into()).or_insert_with(|| "amd64".into());
         updates.entry("ostype".into()).or_insert_with(|| lxc_ostype(tmpl).into());
         updates.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
-        // The API's default is a privileged container (unprivileged = 0, not written), unlike
-        // the web interface, which sends unprivileged=1.
-        let unprivileged = updates.get("unprivileged").is_some_and(|v| v == "1");
+        // PVE 9 (pve-container 6.0.6, "api: create: default to unprivileged containers"):
+        // `unprivileged` defaults to 1 and is written; a privileged CT must ask for it.
+        match updates.get("unprivileged").map(String::as_str) {
+            None => {
+                updates.insert("unprivileged".into(), "1".into());
+            }
+            Some(v) if super::super::params::parse_bool(v) == Some(false) => {
+                updates.remove("unprivileged");
+            }
+            Some(_) => {
+                updates.insert("unprivileged".into(), "1".into());
+            }
+        }
+        // After extraction create_vm writes `memory ||= 512` and `swap //= 512`.
+        updates.entry("memory".into()).or_insert_with(|| "512".into());
+        updates.entry("swap".into()).or_insert_with(|| "512".into());
         let nesting = updates.get("features").is_some_and(|f| f.contains("nesting=1"));
-        if unprivileged && !nesting && lxc_ostype(tmpl) != "alpine" {
+        // LXC/Setup.pm: the systemd check warns for any CT without nesting.
+        if !nesting && lxc_ostype(tmpl) != "alpine" {
             warnings.push("WARN: Systemd 252 detected. You may need to enable nesting.".to_string());
         }
     } else {
