@@ -27,3 +27,6 @@ mod validation;
 
 #[path = "sim/lxc.rs"]
 mod lxc;
+
+#[path = "sim/pools.rs"]
+mod pools;

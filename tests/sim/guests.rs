@@ -400,7 +400,7 @@ async fn pools_lifecycle() {
     api.ok(Method::POST, "/pools", &[("poolid", "prod"), ("comment", "Production")]).await;
     api.ok(Method::POST, "/pools", &[("poolid", "dev")]).await;
     let r = api.call(Method::POST, "/pools", &[("poolid", "prod")]).await;
-    assert_eq!(r.body["message"], "pool 'prod' already exists\n");
+    assert_eq!(r.body["message"], "create pool failed: pool 'prod' already exists\n");
     api.ok(Method::PUT, "/pools", &[("poolid", "prod"), ("vms", "100"), ("storage", "local-lvm")]).await;
     let pools = api.get("/pools?poolid=prod").await;
     assert_eq!(pools[0]["comment"], "Production");
@@ -413,13 +413,13 @@ async fn pools_lifecycle() {
     let one = api.get("/pools/dev").await;
     assert_eq!(one["members"][0]["vmid"], 100);
     let r = api.call(Method::DELETE, "/pools", &[("poolid", "dev")]).await;
-    assert_eq!(r.body["message"], "pool 'dev' is not empty\n");
+    assert_eq!(r.body["message"], "delete pool failed: pool 'dev' is not empty (contains VM 100)\n");
     api.ok(Method::PUT, "/pools", &[("poolid", "dev"), ("vms", "100"), ("delete", "1")]).await;
     api.ok(Method::DELETE, "/pools", &[("poolid", "dev")]).await;
     let r = api.call(Method::GET, "/pools/dev", &[]).await;
     assert_eq!(r.status, 500);
     let res = api.get("/cluster/resources").await;
-    assert!(res.as_array().unwrap().iter().any(|r| r["id"] == "pool/prod" && r["type"] == "pool"));
+    assert!(res.as_array().unwrap().iter().any(|r| r["id"] == "/pool/prod" && r["type"] == "pool"));
     api.sim.shutdown().await;
 }
 
@@ -515,7 +515,7 @@ async fn create_clone_pool_and_power_details_follow_pve() {
     api.ok(Method::POST, "/pools", &[("poolid", "p1")]).await;
     api.ok(Method::PUT, "/pools", &[("poolid", "p1"), ("vms", "600")]).await;
     let r = api.call(Method::PUT, "/pools", &[("poolid", "p1"), ("vms", "600")]).await;
-    assert_eq!(r.body["message"], "VM 600 is already a pool member\n");
+    assert_eq!(r.body["message"], "update pools failed: VM 600 is already a pool member\n");
     let r = api.call(Method::GET, "/pools", &[("poolid", "nope")]).await;
     assert_eq!(r.body["message"], "pool 'nope' does not exist\n");
 
