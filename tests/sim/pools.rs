@@ -2,6 +2,9 @@
 
 use super::support::*;
 
+/// A request, its form and the message PVE answers (empty: it succeeds).
+type Case = (Method, &'static [(&'static str, &'static str)], &'static str);
+
 /// pve-manager Pool.pm `index`: `GET /pools` lists each pool's id and comment and no members;
 /// members come only with `?poolid=` (and `type` requires it), each storage once
 /// (`read_pool` prefers the local node). `/cluster/resources` names pools `/pool/<id>`.
@@ -35,7 +38,7 @@ async fn pool_errors_carry_pves_prefixes() {
     create_vm(&api, "pve1", "100", &[]).await;
     api.ok(Method::POST, "/pools", &[("poolid", "dev")]).await;
     api.ok(Method::POST, "/pools", &[("poolid", "prod")]).await;
-    let cases: [(Method, &[(&str, &str)], &str); 6] = [
+    let cases: [Case; 6] = [
         (Method::POST, &[("poolid", "a/b")], "create pool failed: parent 'a' of pool 'a/b' does not exist"),
         (Method::PUT, &[("poolid", "nope"), ("vms", "100")], "update pools failed: pool 'nope' does not exist"),
         (
