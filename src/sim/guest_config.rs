@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::model::{now, size_string, Cluster, Guest, GuestKind, Volume};
-use super::params::{parse_bool, parse_size, Params};
+use super::params::parse_size;
 use crate::proxmox::propstring::PropertyString;
 
 /// Keys whose JSON value is a number (PVE's schema types them integer/boolean/number).
@@ -72,7 +72,13 @@ pub fn conf_text(g: &Guest) -> String {
             out.push_str(&format!("{k}: {v}\n"));
         }
         if !g.pending_delete.is_empty() {
-            out.push_str(&format!("delete: {}\n", g.pending_delete.iter().cloned().collect::<Vec<_>>().join(",")));
+            // print_pending_delete: a forced delete is written `!key`.
+            let keys: Vec<String> = g
+                .pending_delete
+                .iter()
+                .map(|k| if g.pending_force.contains(k) { format!("!{k}") } else { k.clone() })
+                .collect();
+            out.push_str(&format!("delete: {}\n", keys.join(",")));
         }
     }
     out
@@ -149,7 +155,8 @@ pub fn pending_json(g: &Guest) -> Value {
             row.insert("pending".into(), shown(v));
         }
         if g.pending_delete.contains(k) {
-            row.insert("delete".into(), Value::from(1));
+            // config_with_pending_array: 2 for a forced delete.
+            row.insert("delete".into(), Value::from(if g.pending_force.contains(k) { 2 } else { 1 }));
         }
         rows.push(Value::Object(row));
     }
@@ -168,26 +175,12 @@ pub fn is_disk_key(kind: GuestKind, key: &str) -> bool {
     }
 }
 
-fn is_unused_key(key: &str) -> bool {
+pub fn is_unused_key(key: &str) -> bool {
     key.strip_prefix("unused").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn is_net_key(key: &str) -> bool {
+pub fn is_net_key(key: &str) -> bool {
     key.strip_prefix("net").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// Whether a change to `key` applies to a running guest at once (else it waits in pending).
-pub fn hotpluggable(kind: GuestKind, key: &str) -> bool {
-    let fast = matches!(
-        key,
-        "name" | "hostname" | "description" | "tags" | "onboot" | "protection" | "startup" | "lock" | "hookscript"
-    );
-    fast || is_net_key(key)
-        || is_unused_key(key)
-        || match kind {
-            GuestKind::Qemu => is_disk_key(kind, key) && key != "efidisk0" && key != "tpmstate0" || key == "balloon",
-            GuestKind::Lxc => matches!(key, "memory" | "swap" | "cores" | "cpulimit" | "cpuunits"),
-        }
 }
 
 /// The qemu NIC models, shared with parameter verification.
@@ -529,115 +522,6 @@ pub fn next_unused_key(g: &Guest) -> String {
         .map(|i| format!("unused{i}"))
         .find(|k| !g.config.contains_key(k) && !g.pending.contains_key(k))
         .unwrap_or_default()
-}
-
-/// Applies a verified config update (PUT/POST config) to a guest: `delete`, `revert`, `digest`,
-/// and the new values, which go to pending where the running guest cannot take them.
-pub fn apply_update(
-    cluster: &mut Cluster,
-    vmid: u32,
-    params: &Params,
-    mac: &mut dyn FnMut() -> String,
-) -> Result<(), super::wire::ApiError> {
-    use super::wire::ApiError;
-    let g = cluster.guests.get(&vmid).ok_or_else(|| ApiError::server(format!("VM {vmid} does not exist")))?;
-    let kind = g.kind;
-    let node = g.node.clone();
-    check_digest(params.get("digest").map(String::as_str), g)?;
-    if let Some(lock) = g.config.get("lock") {
-        if !params.get("skiplock").and_then(|v| parse_bool(v)).unwrap_or(false) {
-            return Err(ApiError::server(format!("VM is locked ({lock})")));
-        }
-    }
-    let skip = ["delete", "revert", "digest", "skiplock", "force", "background_delay", "node", "vmid"];
-    let updates: BTreeMap<String, String> =
-        params.iter().filter(|(k, _)| !skip.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let deletes: Vec<String> = list(params.get("delete"));
-    let reverts: Vec<String> = list(params.get("revert"));
-    let mut errors = indexmap::IndexMap::new();
-    for k in &deletes {
-        if updates.contains_key(k) {
-            errors.insert(k.clone(), format!("can't set and delete '{k}' at the same time"));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::params(errors));
-    }
-    if updates.is_empty() && deletes.is_empty() && reverts.is_empty() {
-        return Err(ApiError::server("no options specified"));
-    }
-    if kind == GuestKind::Lxc {
-        if let Some(required) = deletes.iter().find(|k| k.as_str() == "rootfs") {
-            return Err(ApiError::server(format!("unable to delete required option '{required}'")));
-        }
-    }
-    let prepared = prepare(cluster, kind, &node, vmid, &updates, mac, PrepareOptions::default())
-        .map_err(|(k, m)| ApiError::param(&k, m))?;
-    for vol in &prepared.new_volumes {
-        if let Err(m) = cluster.add_volume(&node, vol.clone()) {
-            for added in &prepared.new_volumes {
-                cluster.remove_volume(&node, &added.volid);
-            }
-            return Err(ApiError::server(m));
-        }
-    }
-    let Some(g) = cluster.guests.get_mut(&vmid) else {
-        return Err(ApiError::server(format!("VM {vmid} does not exist")));
-    };
-    let running = g.running();
-    let mut freed = Vec::new();
-    for k in &reverts {
-        g.pending.remove(k);
-        g.pending_delete.remove(k);
-    }
-    for k in &deletes {
-        if running && !hotpluggable(kind, k) {
-            g.pending.remove(k);
-            g.pending_delete.insert(k.clone());
-            continue;
-        }
-        if let Some(old) = g.config.remove(k) {
-            if is_unused_key(k) {
-                freed.push(old);
-            } else if is_disk_key(kind, k) {
-                if let Some(volid) = disk_volid(kind, &old) {
-                    let u = next_unused_key(g);
-                    g.config.insert(u, volid);
-                }
-            }
-        }
-        g.pending.remove(k);
-    }
-    for (k, v) in prepared.set {
-        if running && !hotpluggable(kind, &k) {
-            g.pending_delete.remove(&k);
-            g.pending.insert(k, v);
-            continue;
-        }
-        if is_disk_key(kind, &k) {
-            if let Some(old) = g.config.get(&k).and_then(|o| disk_volid(kind, o)) {
-                if disk_volid(kind, &v).as_deref() != Some(old.as_str()) {
-                    let u = next_unused_key(g);
-                    g.config.insert(u, old);
-                }
-            }
-        }
-        g.pending.remove(&k);
-        g.config.insert(k, v);
-    }
-    for volid in freed {
-        cluster.remove_volume(&node, &volid);
-    }
-    Ok(())
-}
-
-/// Moves pending changes into the config (on start/reboot).
-pub fn apply_pending(g: &mut Guest) {
-    let pending = std::mem::take(&mut g.pending);
-    for k in std::mem::take(&mut g.pending_delete) {
-        g.config.remove(&k);
-    }
-    g.config.extend(pending);
 }
 
 /// `a,b;c d` → [a, b, c, d] (PVE accepts several separators in `delete`).

@@ -10,6 +10,7 @@ mod auth;
 mod faults;
 mod guest_config;
 mod handlers;
+mod hotplug;
 mod model;
 mod params;
 mod routes;
@@ -17,6 +18,7 @@ mod seed;
 mod server;
 mod tasks;
 mod tls;
+mod update;
 mod wire;
 
 use std::net::SocketAddr;

@@ -126,6 +126,10 @@ pub struct Guest {
     pub pending: BTreeMap<String, String>,
     #[serde(default)]
     pub pending_delete: BTreeSet<String>,
+    /// Pending deletes that were forced (`delete: !key` in PVE's `[PENDING]`): a forced disk
+    /// delete frees the volume instead of keeping it as `unusedN`.
+    #[serde(default)]
+    pub pending_force: BTreeSet<String>,
     pub state: PowerState,
     #[serde(default)]
     pub started_at: Option<i64>,

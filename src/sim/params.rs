@@ -336,7 +336,12 @@ pub fn parse_size(v: &str) -> Option<(u64, bool)> {
 
 /// Whether `name` is one of the declared names (`net[n]` covers `net0`..).
 pub fn declared(route: &Route, name: &str) -> bool {
-    if route.params.contains(&name) || route.path_params().any(|p| p == name) {
+    route.path_params().any(|p| p == name) || declared_in(route.params, name)
+}
+
+/// Whether `name` is in `names`, where `net[n]` covers `net0`, `net1`, ... up to PVE's maximum.
+pub fn declared_in(names: &[&str], name: &str) -> bool {
+    if names.contains(&name) {
         return true;
     }
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
@@ -348,7 +353,7 @@ pub fn declared(route: &Route, name: &str) -> bool {
         return false;
     }
     let indexed = format!("{base}[n]");
-    route.params.contains(&indexed.as_str()) && index <= max_index(base)
+    names.contains(&indexed.as_str()) && index <= max_index(base)
 }
 
 fn max_index(base: &str) -> u32 {

@@ -201,6 +201,20 @@ const QEMU_CONFIG_KEYS: &[&str] = &[
     "vmstatestorage",
     "watchdog",
 ];
+/// PVE's `option_exists`: whether `key` is a config option of a `kind` guest (what `delete` and
+/// `revert` may name), including the options the API never sets.
+pub fn option_exists(kind: GuestKind, key: &str) -> bool {
+    let keys = match kind {
+        GuestKind::Qemu => QEMU_CONFIG_KEYS,
+        GuestKind::Lxc => LXC_CONFIG_KEYS,
+    };
+    let internal = match kind {
+        GuestKind::Qemu => matches!(key, "meta" | "vmstate" | "runningmachine" | "runningcpu" | "parent" | "snaptime"),
+        GuestKind::Lxc => matches!(key, "parent" | "snaptime"),
+    };
+    internal || (key != "force" && super::params::declared_in(keys, key))
+}
+
 const QEMU_CREATE_ONLY: &[&str] = &[
     "archive",
     "bwlimit",

@@ -260,6 +260,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
             config: prepared.set,
             pending: BTreeMap::new(),
             pending_delete: BTreeSet::new(),
+            pending_force: BTreeSet::new(),
             state: if g.running && !g.template { PowerState::Running } else { PowerState::Stopped },
             started_at: if g.running { Some(boot + 60) } else { None },
             pool: g.pool,

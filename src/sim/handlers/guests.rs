@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::super::guest_config::{self, apply_pending, config_json, guest_volumes, pending_json};
+use super::super::guest_config::{self, config_json, guest_volumes, pending_json};
 use super::super::model::{now, Guest, GuestKind, PowerState};
 use super::super::routes::StatusAction;
 use super::super::server::Sim;
+use super::super::update;
 use super::super::wire::{ApiError, ApiResult};
 use super::resources::{guest_resource, maxdisk};
 use super::{find_guest, lock_sync, spawn_task, Ctx, TaskPlan};
@@ -135,21 +136,49 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("volume '{tmpl}' does not exist")));
         }
         let storage = ctx.param("storage").unwrap_or("local");
-        let rootfs = updates.get("rootfs").cloned().unwrap_or_else(|| format!("{storage}:4"));
-        let rootfs = if rootfs.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok()) {
-            format!("{storage}:{rootfs}")
-        } else {
-            rootfs
-        };
-        updates.insert("rootfs".into(), rootfs);
+        // pve-container's create_vm: a bare size gets the default storage; mount points need a rootfs.
+        for (key, value) in updates.iter_mut() {
+            if (key == "rootfs" || key.starts_with("mp"))
+                && value.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok())
+            {
+                *value = format!("{storage}:{value}");
+            }
+        }
+        if updates.keys().any(|k| k.starts_with("mp")) && !updates.contains_key("rootfs") {
+            return Err(ApiError::server("mount points configured, but 'rootfs' not set - aborting"));
+        }
+        if !updates.contains_key("rootfs") {
+            let rootdir = c.storages.get(storage).is_some_and(|s| s.supports("rootdir"));
+            if !rootdir {
+                return Err(ApiError::param(
+                    "storage",
+                    format!("storage '{storage}' does not support container directories"),
+                ));
+            }
+            updates.insert("rootfs".into(), format!("{storage}:4"));
+        }
         updates.entry("arch".into()).or_insert_with(|| "amd64".into());
         updates.entry("ostype".into()).or_insert_with(|| lxc_ostype(tmpl).into());
         updates.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
-        // The API's default is a privileged container (unprivileged = 0, not written), unlike
-        // the web interface, which sends unprivileged=1.
-        let unprivileged = updates.get("unprivileged").is_some_and(|v| v == "1");
+        // PVE 9 (pve-container 6.0.6, "api: create: default to unprivileged containers"):
+        // `unprivileged` defaults to 1 and is written; a privileged CT must ask for it.
+        match updates.get("unprivileged").map(String::as_str) {
+            None => {
+                updates.insert("unprivileged".into(), "1".into());
+            }
+            Some(v) if super::super::params::parse_bool(v) == Some(false) => {
+                updates.remove("unprivileged");
+            }
+            Some(_) => {
+                updates.insert("unprivileged".into(), "1".into());
+            }
+        }
+        // After extraction create_vm writes `memory ||= 512` and `swap //= 512`.
+        updates.entry("memory".into()).or_insert_with(|| "512".into());
+        updates.entry("swap".into()).or_insert_with(|| "512".into());
         let nesting = updates.get("features").is_some_and(|f| f.contains("nesting=1"));
-        if unprivileged && !nesting && lxc_ostype(tmpl) != "alpine" {
+        // LXC/Setup.pm: the systemd check warns for any CT without nesting.
+        if !nesting && lxc_ostype(tmpl) != "alpine" {
             warnings.push("WARN: Systemd 252 detected. You may need to enable nesting.".to_string());
         }
     } else {
@@ -190,6 +219,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config,
             pending: BTreeMap::new(),
             pending_delete: BTreeSet::new(),
+            pending_force: BTreeSet::new(),
             state: PowerState::Stopped,
             started_at: None,
             pool: ctx.param("pool").map(str::to_string),
@@ -251,21 +281,32 @@ pub fn pending(ctx: &Ctx, kind: GuestKind) -> ApiResult {
 pub async fn config_put(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
-    }
+    early_update_checks(ctx, kind, &node, vmid)?;
     let _guard = lock_sync(ctx, kind, vmid).await?;
     let sim = ctx.sim.clone();
-    {
+    let result = {
         let mut c = sim.write();
         find_guest(&c, &node, kind, vmid)?;
         let mut mac = || sim.mac();
-        guest_config::apply_update(&mut c, vmid, &ctx.params, &mut mac)?;
-    }
+        update::apply_update(&mut c, vmid, &ctx.params, &mut mac)
+    };
+    // A failed hotplug still leaves what was written (PVE raises after writing the config).
     sim.save_state_file();
-    Ok(Value::Null)
+    result.map(|()| Value::Null)
+}
+
+/// What a config update checks before it takes the config lock: the request alone (400s), the
+/// permission rules, and for qemu `$load_and_check_config` (digest, `lock`, balloon), so that a
+/// locked VM is refused at once rather than after waiting for the lock.
+fn early_update_checks(ctx: &Ctx, kind: GuestKind, node: &str, vmid: u32) -> Result<(), ApiError> {
+    let c = ctx.sim.read();
+    let g = find_guest(&c, node, kind, vmid)?;
+    update::check_request(kind, &ctx.params, super::privileges::is_root(ctx))?;
+    super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    if kind == GuestKind::Qemu {
+        update::qemu_config_checks(g, &ctx.params)?;
+    }
+    Ok(())
 }
 
 /// qemu's asynchronous config update: a `qmconfig` task (or null if done within `background_delay`).
@@ -273,16 +314,12 @@ pub async fn config_post(ctx: &Ctx) -> ApiResult {
     let kind = GuestKind::Qemu;
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
-    {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
-    }
+    early_update_checks(ctx, kind, &node, vmid)?;
     let params = ctx.params.clone();
     let work: super::Work = Box::new(move |sim: &Sim, _upid: &str| {
         let mut c = sim.write();
         let mut mac = || sim.mac();
-        guest_config::apply_update(&mut c, vmid, &params, &mut mac).map_err(|e| match e.errors {
+        update::apply_update(&mut c, vmid, &params, &mut mac).map_err(|e| match e.errors {
             Some(errs) => errs.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"),
             None => e.message,
         })?;
@@ -426,14 +463,17 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
                 }
                 start_check(sim, &snapshot)?;
                 let mut c = sim.write();
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
-                    apply_pending(g);
                     g.state = PowerState::Running;
                     g.started_at = Some(now());
                 }
             }
             StatusAction::Stop | StatusAction::Shutdown => {
+                // qemu-server's _do_vm_stop → vm_stop_cleanup(…, $apply_pending_changes = 1) and
+                // pve-container's post-stop hook apply what was pending.
                 let mut c = sim.write();
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
                     g.state = PowerState::Stopped;
                     g.started_at = None;
@@ -442,11 +482,11 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
             StatusAction::Reboot => {
                 start_check(sim, &snapshot)?;
                 let mut c = sim.write();
+                if !c.guests.get(&vmid).is_some_and(|g| g.running()) {
+                    return Err(format!("{} {vmid} not running", who(kind)));
+                }
+                update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
-                    if !g.running() {
-                        return Err(format!("{} {vmid} not running", who(kind)));
-                    }
-                    apply_pending(g);
                     g.started_at = Some(now());
                 }
                 sim.tasks.log(upid, "requesting reboot");

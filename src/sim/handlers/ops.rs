@@ -40,7 +40,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         }
     }
     if let Some(lock) = src.config.get("lock") {
-        return Err(ApiError::server(format!("VM is locked ({lock})")));
+        return Err(ApiError::server(format!("{} is locked ({lock})", who(kind))));
     }
     let source_running = src.running();
     let full = ctx.flag("full").unwrap_or(!src.is_template());
@@ -168,7 +168,14 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config.insert(key.clone(), with_size(kind, &v, old));
         }
     }
-    config.insert("lock".into(), "clone".into());
+    // qemu-server's clone_vm locks the new VM `clone`; pve-container's locks the new CT `create`
+    // and its source `disk` for the whole clone, so a second clone of the same CT is refused.
+    config.insert("lock".into(), if kind == GuestKind::Qemu { "clone" } else { "create" }.into());
+    if kind == GuestKind::Lxc {
+        if let Some(s) = c.guests.get_mut(&vmid) {
+            s.config.insert("lock".into(), "disk".into());
+        }
+    }
     c.guests.insert(
         newid,
         Guest {
@@ -178,6 +185,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             config,
             pending: BTreeMap::new(),
             pending_delete: BTreeSet::new(),
+            pending_force: BTreeSet::new(),
             state: PowerState::Stopped,
             started_at: None,
             pool: ctx.param("pool").map(str::to_string),
@@ -193,11 +201,19 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             sim.tasks.log(upid, l.clone());
         }
         let mut c = sim.write();
+        if kind == GuestKind::Lxc {
+            unlock(&mut c, vmid, "disk");
+        }
         let g = c.guests.get_mut(&newid).ok_or_else(|| format!("{} {newid} vanished during clone", who(kind)))?;
         g.config.remove("lock");
         Ok(0)
     });
-    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| remove_guest(sim, newid));
+    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| {
+        if kind == GuestKind::Lxc {
+            unlock(&mut sim.write(), vmid, "disk");
+        }
+        remove_guest(sim, newid)
+    });
     let task_kind = if kind == GuestKind::Qemu { "qmclone" } else { "vzclone" };
     let upid = spawn_task(
         ctx,
@@ -205,15 +221,29 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             node,
             kind: task_kind,
             id: vmid.to_string(),
-            // Like PVE's clone_vm: a stopped source is locked shared, so several clones of one
-            // template run side by side; a running one exclusively.
-            locks: if source_running { vec![(kind, vmid), (kind, newid)] } else { vec![(kind, newid)] },
-            shared_locks: if source_running { vec![] } else { vec![(kind, vmid)] },
+            // Like qemu-server's clone_vm: a stopped source is flock-ed shared, so several clones
+            // of one template run side by side; a running one exclusively. A container source
+            // is guarded by its `lock: disk` instead.
+            locks: if source_running && kind == GuestKind::Qemu {
+                vec![(kind, vmid), (kind, newid)]
+            } else {
+                vec![(kind, newid)]
+            },
+            shared_locks: if source_running || kind == GuestKind::Lxc { vec![] } else { vec![(kind, vmid)] },
             work,
             cleanup: Some(cleanup),
         },
     );
     Ok(json!(upid))
+}
+
+/// Removes a config lock this simulator set, if it is still that lock.
+fn unlock(c: &mut super::super::model::Cluster, vmid: u32, lock: &str) {
+    if let Some(g) = c.guests.get_mut(&vmid) {
+        if g.config.get("lock").is_some_and(|l| l == lock) {
+            g.config.remove("lock");
+        }
+    }
 }
 
 fn templatable(sim: &Sim, node: &str, kind: GuestKind, vmid: u32) -> Result<(), ApiError> {
@@ -497,13 +527,21 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             moved.push((new_volid, volid));
         }
         if let Some(g) = c.guests.get_mut(&vmid) {
+            config.remove("lock");
             g.config = config;
             g.node = target.clone();
         }
         sim.tasks.log(upid, format!("migration finished successfully (node '{target}')"));
         Ok(0)
     });
+    // QemuMigrate / PVE::LXC::Migrate: the config carries `lock: migrate` until the migration
+    // ends, either way.
+    if let Some(g) = ctx.sim.write().guests.get_mut(&vmid) {
+        g.config.insert("lock".into(), "migrate".into());
+    }
+    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| unlock(&mut sim.write(), vmid, "migrate"));
     let task_kind = if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" };
-    let upid = spawn_task(ctx, TaskPlan::on_guest(node, task_kind, kind, vmid, work));
+    let upid =
+        spawn_task(ctx, TaskPlan { cleanup: Some(cleanup), ..TaskPlan::on_guest(node, task_kind, kind, vmid, work) });
     Ok(json!(upid))
 }

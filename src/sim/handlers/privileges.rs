@@ -9,7 +9,7 @@ use super::super::params::Params;
 use super::super::wire::ApiError;
 use super::Ctx;
 
-fn is_root(ctx: &Ctx) -> bool {
+pub fn is_root(ctx: &Ctx) -> bool {
     ctx.who.as_ref().is_some_and(|w| w.user == "root@pam" && w.tokenid.is_none())
 }
 
@@ -48,11 +48,13 @@ pub fn check_guest_write(
                 }
             }
             (GuestKind::Lxc, "features") => {
-                let unprivileged = params
-                    .get("unprivileged")
-                    .map(String::as_str)
-                    .or_else(|| existing.and_then(|g| g.config.get("unprivileged").map(String::as_str)))
-                    .unwrap_or("0");
+                // On create `unprivileged` defaults to 1 (PVE 9); an existing CT has what it has.
+                let unprivileged = match existing {
+                    Some(g) => g.config.get("unprivileged").map(String::as_str).unwrap_or("0"),
+                    None => params.get("unprivileged").map(String::as_str).unwrap_or("1"),
+                };
+                let unprivileged =
+                    if super::super::params::parse_bool(unprivileged) == Some(false) { "0" } else { "1" };
                 // pve-container's check_ct_modify_config_perm: a token may only turn nesting on
                 // or off, and only on an unprivileged container.
                 let only_nesting =

@@ -140,7 +140,7 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
         }));
     }
     if filter.is_none() {
-        rows.extend(c.pools.keys().map(|p| json!({"id": format!("pool/{p}"), "type": "pool", "pool": p})));
+        rows.extend(c.pools.keys().map(|p| json!({"id": format!("/pool/{p}"), "type": "pool", "pool": p})));
     }
     serde_json::to_vec(&rows).unwrap_or_default()
 }

@@ -1,0 +1,71 @@
+//! Containers as PVE 9.2 creates and updates them (pve-container 6.1).
+
+use super::support::*;
+
+const TEMPLATE: &str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+
+/// pve-container `create_vm` since 6.0.6 ("api: create: default to unprivileged containers"):
+/// `unprivileged` defaults to 1 and is written to the config, and after extraction
+/// `memory ||= 512` and `swap //= 512` are written too. `unprivileged=0` asks for a privileged CT.
+#[tokio::test]
+async fn containers_are_created_unprivileged_with_memory_and_swap() {
+    let api = api().await;
+    let form = [("vmid", "200"), ("ostemplate", TEMPLATE), ("rootfs", "local-lvm:2"), ("features", "nesting=1")];
+    api.run_ok(Method::POST, "/nodes/pve1/lxc", &form).await;
+    let cfg = api.get("/nodes/pve1/lxc/200/config").await;
+    assert_eq!((&cfg["unprivileged"], &cfg["memory"], &cfg["swap"]), (&json!(1), &json!(512), &json!(512)), "{cfg}");
+    assert_eq!(cfg["hostname"], "CT200");
+    let privileged = [("vmid", "201"), ("ostemplate", TEMPLATE), ("rootfs", "local-lvm:2"), ("unprivileged", "0")];
+    let upid = api.ok(Method::POST, "/nodes/pve1/lxc", &privileged).await;
+    // LXC/Setup.pm: any container without nesting gets the systemd warning.
+    assert_eq!(api.wait(&upid).await["exitstatus"], "WARNINGS: 1");
+    assert!(api.get("/nodes/pve1/lxc/201/config").await.get("unprivileged").is_none());
+    api.sim.shutdown().await;
+}
+
+/// pve-container `create_vm`: mount points without a rootfs abort; without a rootfs the default
+/// `storage` (`local`) must hold container directories, else 400 keyed `storage`.
+#[tokio::test]
+async fn create_needs_a_rootfs_storage() {
+    let api = api().await;
+    let r = api
+        .call(
+            Method::POST,
+            "/nodes/pve1/lxc",
+            &[("vmid", "200"), ("ostemplate", TEMPLATE), ("mp0", "local-lvm:1,mp=/data")],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["message"].as_str()),
+        (500, Some("mount points configured, but 'rootfs' not set - aborting\n"))
+    );
+    let r = api.call(Method::POST, "/nodes/pve1/lxc", &[("vmid", "200"), ("ostemplate", TEMPLATE)]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"]["storage"], "storage 'local' does not support container directories");
+    let form = [("vmid", "200"), ("ostemplate", TEMPLATE), ("storage", "local-lvm"), ("features", "nesting=1")];
+    api.run_ok(Method::POST, "/nodes/pve1/lxc", &form).await;
+    assert_eq!(api.get("/nodes/pve1/lxc/200/config").await["rootfs"], "local-lvm:vm-200-disk-0,size=4G");
+    api.sim.shutdown().await;
+}
+
+/// pve-container `update_pct_config`: memory, rootfs and ostype cannot be deleted;
+/// `unprivileged` is read-only after creation (so a tool must replace the CT to change it).
+#[tokio::test]
+async fn required_and_read_only_options() {
+    let api = api().await;
+    let form = [("vmid", "200"), ("ostemplate", TEMPLATE), ("rootfs", "local-lvm:2"), ("features", "nesting=1")];
+    api.run_ok(Method::POST, "/nodes/pve1/lxc", &form).await;
+    let path = "/nodes/pve1/lxc/200/config";
+    for key in ["memory", "rootfs", "ostype"] {
+        let r = api.call(Method::PUT, path, &[("delete", key)]).await;
+        assert_eq!(r.body["message"], format!("unable to delete required option '{key}'\n"), "{key}");
+    }
+    let r = api.call(Method::PUT, path, &[("unprivileged", "0")]).await;
+    assert_eq!(r.body["message"], "unable to modify read-only option: 'unprivileged'\n");
+    let r = api.call(Method::PUT, path, &[("delete", "unprivileged")]).await;
+    assert_eq!(r.body["message"], "unable to delete read-only option: 'unprivileged'\n");
+    // A stopped CT applies only the keys a write names (vmconfig_apply_pending with $selection).
+    api.ok(Method::PUT, path, &[("cores", "2")]).await;
+    assert_eq!(api.get(path).await["cores"], 2);
+    api.sim.shutdown().await;
+}
