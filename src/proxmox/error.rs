@@ -32,8 +32,10 @@ impl ApiError {
 
     /// A stale `digest` on a config write.
     pub fn is_digest_mismatch(&self) -> bool {
-        // PVE: "detected modified configuration - file changed by other user? Try again."
+        // pve-container: "detected modified configuration - file changed by other user? Try
+        // again."; qemu-server: "checksum mismatch (file change by other user?)".
         self.message.contains("detected modified configuration")
+            || self.message.contains("checksum mismatch")
             || self.message.contains("changed by other user")
             || self.message.contains("digest")
             || self.errors.contains_key("digest")

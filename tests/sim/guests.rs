@@ -154,13 +154,14 @@ async fn stale_digest_fails_as_pve_fails() {
     assert_ne!(d1, d2, "the digest follows the config");
     let r = api.call(Method::PUT, "/nodes/pve1/qemu/100/config", &[("cores", "4"), ("digest", &d1)]).await;
     assert_eq!(r.status, 500);
-    assert_eq!(r.body["message"], "detected modified configuration - file changed by other user? Try again.\n");
+    // qemu-server's assert_if_modified words it its own way (pve-container's differs).
+    assert_eq!(r.body["message"], "checksum mismatch (file change by other user?)\n");
     assert_eq!(api.get("/nodes/pve1/qemu/100/config").await["cores"], 3, "nothing changed");
     // The async POST checks it before forking its worker ($load_and_check_config->(0)).
     let r = api.call(Method::POST, "/nodes/pve1/qemu/100/config", &[("cores", "4"), ("digest", &d1)]).await;
     assert_eq!(
         (r.status.as_u16(), r.body["message"].as_str()),
-        (500, Some("detected modified configuration - file changed by other user? Try again.\n"))
+        (500, Some("checksum mismatch (file change by other user?)\n"))
     );
     let upid = api.ok(Method::POST, "/nodes/pve1/qemu/100/config", &[("cores", "4"), ("digest", &d2)]).await;
     assert_eq!(api.wait(&upid).await["exitstatus"], "OK");
