@@ -82,6 +82,9 @@ fn stored_attributes(decoded: &Map<String, Json>, rc: &ResourceChange, desired_p
     let mut m = decoded.clone();
     let mut secrets = Map::new();
     collect_secrets(desired_plan, &rc.after_sensitive, "", &mut secrets);
+    if let Some(rt) = registry().resource(&rc.type_name) {
+        collect_write_only(&rt.attributes, &rt.blocks, desired_plan, "", &mut secrets);
+    }
     let book = Bookkeeping {
         provider: rc.provider.clone(),
         origin: "managed".into(),
@@ -108,6 +111,34 @@ fn collect_secrets(after: &Json, marks: &Json, prefix: &str, out: &mut Map<Strin
             }
         }
         _ => {}
+    }
+}
+
+/// Values Proxmox never returns (a container's `ostemplate`), by dotted path: the diff
+/// compares with them.
+fn collect_write_only(
+    attrs: &[crate::schema::Attribute],
+    blocks: &[crate::schema::BlockType],
+    after: &Json,
+    prefix: &str,
+    out: &mut Map<String, Json>,
+) {
+    let path = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+    for a in attrs.iter().filter(|a| a.canon == crate::schema::Canon::WriteOnly) {
+        if let Some(v) = after.get(a.name).filter(|v| !v.is_null()) {
+            out.entry(path(a.name)).or_insert_with(|| v.clone());
+        }
+    }
+    for b in blocks {
+        let Some(body) = after.get(b.name) else { continue };
+        match b.nesting {
+            crate::schema::Nesting::Single => collect_write_only(&b.attributes, &b.blocks, body, &path(b.name), out),
+            crate::schema::Nesting::Slotted { .. } => {
+                for (slot, sb) in body.as_object().into_iter().flatten() {
+                    collect_write_only(&b.attributes, &b.blocks, sb, &format!("{}.{slot}", path(b.name)), out);
+                }
+            }
+        }
     }
 }
 
@@ -332,8 +363,22 @@ async fn guest_create(
             p = p.set("pool", pool);
         }
         let intent = journal.begin(&addr, &rc.provider, "clone", Some(vmid), Some(&node), json!({"source": source}))?;
-        let _permit = ctx.clone_permit(&rc.provider, source).await;
-        let upid = match client.clone_guest(&source_node, &kind, source, vmid, &p).await {
+        let permit = ctx.clone_permit(&rc.provider, source).await;
+        let mut cloned_on = node.clone();
+        let first = client.clone_guest(&source_node, &kind, source, vmid, &p).await;
+        // PVE clones to another node only from shared storage. From local storage pmx clones on
+        // the template's node and migrates the stopped clone with its disks, as people do by hand.
+        let first = match first {
+            Err(e)
+                if source_node != node && e.to_string().contains("uses local storage") && kind == GuestKind::Qemu =>
+            {
+                cloned_on = source_node.clone();
+                let local = Params(p.0.iter().filter(|(k, _)| k != "target").cloned().collect());
+                client.clone_guest(&source_node, &kind, source, vmid, &local).await
+            }
+            other => other,
+        };
+        let upid = match first {
             Ok(u) => u,
             Err(e) => {
                 journal.abandon(&intent, &e.to_string());
@@ -342,12 +387,27 @@ async fn guest_create(
             }
         };
         run_task(client, journal, &intent, upid, &format!("cloning {source} to {vmid}")).await?;
-        drop(_permit);
+        drop(permit);
         // Now the clone exists: record it at once, so a crash from here on leaves it tracked.
-        let read = read_guest(client, rt, &node, vmid).await?;
-        commit(ctx, guest_change(ChangeType::Created, rt, rc, &node, vmid, &read))?;
+        let read = read_guest(client, rt, &cloned_on, vmid).await?;
+        commit(ctx, guest_change(ChangeType::Created, rt, rc, &cloned_on, vmid, &read))?;
         journal.finish(&intent)?;
         ctx.release_vmid(&rc.provider, vmid);
+        let read = if cloned_on != node {
+            let intent =
+                journal.begin(&addr, &rc.provider, "migrate", Some(vmid), Some(&cloned_on), json!({"target": node}))?;
+            let upid = client
+                .migrate_offline_with_local_disks(&cloned_on, vmid, &node)
+                .await
+                .map_err(|e| pve(&format!("migrating the clone {vmid} to {node}"), e))?;
+            run_task(client, journal, &intent, upid, &format!("migrating the clone {vmid} to {node}")).await?;
+            let read = read_guest(client, rt, &node, vmid).await?;
+            commit(ctx, guest_change(ChangeType::Updated, rt, rc, &node, vmid, &read))?;
+            journal.finish(&intent)?;
+            read
+        } else {
+            read
+        };
         converge_clone(ctx, client, journal, rt, rc, desired, &node, vmid, read).await
     } else {
         let enc = codec::encode_create(rt, desired);

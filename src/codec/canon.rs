@@ -37,6 +37,11 @@ pub fn decode_value(a: &Attribute, text: &str) -> Option<Json> {
             Some(b) => Json::Bool(b),
             None => Json::String(text.to_string()),
         },
+        Canon::Switch { on, off } => match text {
+            t if t == on => Json::Bool(true),
+            t if t == off => Json::Bool(false),
+            t => crate::proxmox::lenient::parse_bool(t).map(Json::Bool).unwrap_or_else(|| Json::String(t.to_string())),
+        },
         Canon::List(sep) | Canon::Set(sep) => Json::Array(split(text, sep)),
         Canon::Tags => Json::Array(
             text.split([';', ',', ' ']).filter(|s| !s.is_empty()).map(|s| Json::String(s.to_string())).collect(),
@@ -64,6 +69,10 @@ pub fn encode_value(a: &Attribute, v: &Json) -> Option<String> {
     match a.canon {
         Canon::Bool => match v {
             Json::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
+            other => scalar_text(other),
+        },
+        Canon::Switch { on, off } => match v {
+            Json::Bool(b) => Some(if *b { on } else { off }.to_string()),
             other => scalar_text(other),
         },
         Canon::List(sep) | Canon::Set(sep) => items(&sep.to_string()),
@@ -101,6 +110,7 @@ pub fn canonical(a: &Attribute, v: &Json) -> Json {
             crate::proxmox::lenient::parse_bool(s).map(Json::Bool).unwrap_or_else(|| v.clone())
         }
         (Canon::Bool, Json::Number(n)) => Json::Bool(n.as_f64() != Some(0.0)),
+        (Canon::Switch { on, off }, Json::String(s)) if s == on || s == off => Json::Bool(s == on),
         (Canon::Set(_), Json::Array(items)) => {
             let mut items: Vec<Json> = items.clone();
             items.sort_by_key(|x| x.to_string());

@@ -84,7 +84,7 @@ fn encodes_a_new_guest_and_an_update_that_keeps_unmanaged_keys() {
     assert_eq!(get("cores").as_deref(), Some("2"));
     assert_eq!(get("cpu").as_deref(), Some("host"));
     assert_eq!(get("memory").as_deref(), Some("1024"));
-    assert_eq!(get("scsi0").as_deref(), Some("local-lvm:8,discard=1"));
+    assert_eq!(get("scsi0").as_deref(), Some("local-lvm:8,discard=on"), "discard is on/ignore in PVE");
     assert_eq!(get("net0").as_deref(), Some("model=virtio,bridge=vmbr0"));
     assert_eq!(get("ide2").as_deref(), Some("local-lvm:cloudinit"));
     assert_eq!(get("sshkeys").as_deref(), Some("ssh-ed25519%20AAAA%20me"));

@@ -197,6 +197,7 @@ impl Differ<'_> {
         };
         let note = match (b.name, adding) {
             ("disk", false) => format!("{slot} is detached; Proxmox keeps its volume as an unused disk"),
+            _ if !self.input.running => format!("{slot} is {verb}"),
             _ if live_ok => format!("{slot} is {verb} while the guest runs (hot-plug)"),
             _ => format!("{slot} is {verb} at the next boot"),
         };
@@ -244,9 +245,14 @@ impl Differ<'_> {
             return;
         }
         if a.canon == Canon::WriteOnly || sensitive {
+            // Proxmox never returns it: compare with what pmx recorded when it wrote it. With
+            // nothing recorded (an imported guest), a plain value cannot be shown to differ.
             let prior = self.input.prior_secrets.get(&dotted);
+            if prior.is_none() && !sensitive {
+                return;
+            }
             if prior != Some(&want) {
-                self.push(path, a, prior.cloned(), Some(want), false, true);
+                self.push(path, a, prior.cloned(), Some(want), false, sensitive);
             }
             return;
         }
@@ -348,6 +354,9 @@ impl Differ<'_> {
         }
         if self.input.rt.name == "pool" {
             return (Via::Resource, UpdateMode::Live, None);
+        }
+        if !self.input.running {
+            return (Via::Config, mode, None);
         }
         let note = match (mode, a.hotplug) {
             (UpdateMode::Live, Some(f)) => Some(format!("live: `{f}` is in the guest's hotplug")),

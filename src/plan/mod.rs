@@ -341,7 +341,7 @@ pub fn decide(
     // 4. Outputs: shown when their value is known only after apply or changes with the plan.
     for (name, out) in &graph.outputs {
         let (after, unknown, _) = values::split(&out.value, key);
-        let unknown = unknown != Json::Bool(false);
+        let unknown = values::any_marked(&unknown, &[]);
         if unknown && req.mode == PlanMode::Normal {
             plan.output_changes.push(OutputChange {
                 name: name.clone(),

@@ -531,6 +531,12 @@ impl PveClient {
     }
 
     /// Deletes a guest; `purge` also removes it from backup jobs, HA and pools.
+    /// Migrates a stopped qemu guest with its local disks (PVE copies them to the target node).
+    pub async fn migrate_offline_with_local_disks(&self, node: &str, vmid: u32, target: &str) -> Result<Upid> {
+        let p = Params::new().set("target", target).set_bool("with-local-disks", true);
+        self.task_write(Method::POST, &format!("{}/migrate", Self::guest_path(node, &GuestKind::Qemu, vmid)), &p).await
+    }
+
     pub async fn delete_guest(&self, node: &str, kind: &GuestKind, vmid: u32, purge: bool) -> Result<Upid> {
         let p = if purge { Params::new().set_bool("purge", true) } else { Params::new() };
         self.task_write(Method::DELETE, &Self::guest_path(node, kind, vmid), &p).await

@@ -101,11 +101,7 @@ fn verb(r: &ResourceChange) -> String {
 }
 
 fn header(r: &ResourceChange) -> (String, String) {
-    let (type_name, name) = match r.address.split_once('.') {
-        Some((t, rest)) if r.mode == "managed" => (t.to_string(), rest.to_string()),
-        Some((_, rest)) => rest.split_once('.').map(|(t, n)| (t.to_string(), n.to_string())).unwrap_or_default(),
-        None => (r.type_name.clone(), r.address.clone()),
-    };
+    let (type_name, name, _) = split_address(&r.address, &r.mode);
     let kw = if r.mode == "data" { "data" } else { "resource" };
     (kw.to_string(), format!("\"{type_name}\" \"{name}\""))
 }

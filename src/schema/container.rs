@@ -87,6 +87,7 @@ fn attributes() -> Vec<Attribute> {
             .required()
             .pattern(patterns::VOLUME)
             .replace()
+            .canon(Canon::WriteOnly)
             .pve("ostemplate"),
         string("ostype", "The distribution, which decides how Proxmox sets up the container (detected from the template when unset).")
             .optional_computed()

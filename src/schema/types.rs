@@ -96,7 +96,7 @@ pub struct Attribute {
 /// through it and compares desired with live in this canonical form, so that `32G` and
 /// `32768M`, `1` and `true`, or `b;a` and `a;b` never show as a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "separator")]
+#[serde(rename_all = "snake_case", tag = "kind", content = "of")]
 pub enum Canon {
     /// Kept as written.
     Text,
@@ -104,6 +104,8 @@ pub enum Canon {
     Number,
     /// A boolean; PVE writes `1`/`0` (and accepts `on`/`off`, `yes`/`no`).
     Bool,
+    /// A boolean PVE keeps as a two-value enumeration: a disk's `discard` is `on` or `ignore`.
+    Switch { on: &'static str, off: &'static str },
     /// A list in a separated string; order matters (`boot: order=scsi0;net0`).
     List(char),
     /// A set in a separated string; order does not matter (`hotplug: disk,network`).
@@ -119,8 +121,9 @@ pub enum Canon {
     VolumeStorage,
     /// OpenSSH public keys, one per line, URL-encoded by PVE (`ssh-ed25519%20AAAA...`).
     SshKeys,
-    /// PVE never sends it back (`cipassword` reads as `**********`): compared with the keyed
-    /// hash recorded when pmx last set it.
+    /// PVE never sends it back (`cipassword` reads as `**********`; a container's `ostemplate`
+    /// is not kept in its config): compared with what pmx recorded when it last wrote it (a
+    /// keyed hash for a sensitive value).
     WriteOnly,
 }
 

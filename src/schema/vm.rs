@@ -324,6 +324,7 @@ fn disk() -> BlockType {
                 .pve("{slot}.cache"),
             boolean("discard", "Pass TRIM/discard to the storage (thin provisioning reclaims space).")
                 .default(false)
+                .canon(Canon::Switch { on: "on", off: "ignore" })
                 .reboot()
                 .pve("{slot}.discard"),
             boolean("ssd", "Present the disk as an SSD (scsi, sata, ide; not virtio).").default(false).reboot().pve("{slot}.ssd"),
