@@ -103,6 +103,9 @@ impl ApplyReport {
     }
 }
 
+/// Values known for each resource, as the graph takes them.
+type Known = HashMap<ResourceAddress, IndexMap<String, Value>>;
+
 /// Everything a running change can reach.
 pub struct Ctx {
     pub project: Project,
@@ -113,7 +116,7 @@ pub struct Ctx {
     pub key: Vec<u8>,
     pub views: HashMap<String, ClusterView>,
     /// Values known so far (data sources, refreshed and newly created resources).
-    known: Mutex<(u64, HashMap<ResourceAddress, IndexMap<String, Value>>)>,
+    known: Mutex<(u64, Known)>,
     graph: Mutex<Option<(u64, Arc<ResourceGraph>)>>,
     clone_locks: Mutex<HashMap<(String, u32), Arc<Semaphore>>>,
     disruptions: Arc<Semaphore>,

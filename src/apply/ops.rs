@@ -99,10 +99,8 @@ fn stored_attributes(decoded: &Map<String, Json>, rc: &ResourceChange, desired_p
 /// The keyed hashes of sensitive values, by dotted path (from the plan's `after`).
 fn collect_secrets(after: &Json, marks: &Json, prefix: &str, out: &mut Map<String, Json>) {
     match marks {
-        Json::Bool(true) => {
-            if !after.is_null() {
-                out.insert(prefix.to_string(), after.clone());
-            }
+        Json::Bool(true) if !after.is_null() => {
+            out.insert(prefix.to_string(), after.clone());
         }
         Json::Object(m) => {
             for (k, mark) in m {
@@ -139,6 +137,17 @@ fn collect_write_only(
                 }
             }
         }
+    }
+}
+
+/// `Created`, or `Replaced` when state still holds the resource (a replacement, or a guest
+/// deleted outside pmx and created again).
+fn created_type(ctx: &Ctx, address: &crate::addr::ResourceAddress) -> ChangeType {
+    let present = ctx.store.lock().ok().and_then(|mut s| s.get(address).ok().flatten()).is_some();
+    if present {
+        ChangeType::Replaced
+    } else {
+        ChangeType::Created
     }
 }
 
@@ -390,7 +399,7 @@ async fn guest_create(
         drop(permit);
         // Now the clone exists: record it at once, so a crash from here on leaves it tracked.
         let read = read_guest(client, rt, &cloned_on, vmid).await?;
-        commit(ctx, guest_change(ChangeType::Created, rt, rc, &cloned_on, vmid, &read))?;
+        commit(ctx, guest_change(created_type(ctx, &addr), rt, rc, &cloned_on, vmid, &read))?;
         journal.finish(&intent)?;
         ctx.release_vmid(&rc.provider, vmid);
         let read = if cloned_on != node {
@@ -426,7 +435,7 @@ async fn guest_create(
         };
         run_task(client, journal, &intent, upid, &format!("creating {} {vmid}", rt.name)).await?;
         let read = read_guest(client, rt, &node, vmid).await?;
-        commit(ctx, guest_change(ChangeType::Created, rt, rc, &node, vmid, &read))?;
+        commit(ctx, guest_change(created_type(ctx, &addr), rt, rc, &node, vmid, &read))?;
         journal.finish(&intent)?;
         ctx.release_vmid(&rc.provider, vmid);
         let read = power_to(ctx, client, journal, rt, rc, desired, &node, vmid, read).await?;
@@ -739,13 +748,12 @@ async fn guest_delete(
     let intent = journal.begin(&addr, &rc.provider, "delete", Some(vmid), Some(&node), json!({}))?;
     let upid = client.delete_guest(&node, &kind, vmid, true).await.map_err(|e| pve(&format!("deleting {vmid}"), e))?;
     run_task(client, journal, &intent, upid, &format!("deleting {vmid}")).await?;
-    let k = plan::kind_of(rt.name).unwrap_or(crate::state::ResourceKind::Vm);
-    let change = if record { ChangeType::Deleted } else { ChangeType::Forgotten };
-    let mut c = Change::new(change, k, addr, Json::Null).payload(json!({"source": "apply", "vmid": vmid}));
-    if !record {
-        c = c.payload(json!({"source": "apply", "vmid": vmid, "replaced": true}));
+    // A replacement's old guest: state keeps the address for the new one, which records
+    // itself as Replaced.
+    if record {
+        let k = plan::kind_of(rt.name).unwrap_or(crate::state::ResourceKind::Vm);
+        commit(ctx, Change::deleted(k, addr).payload(json!({"source": "apply", "vmid": vmid})))?;
     }
-    commit(ctx, c)?;
     journal.finish(&intent)?;
     Ok(Done::default())
 }

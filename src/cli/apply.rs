@@ -113,7 +113,7 @@ fn execute(
 ) -> CmdResult {
     // A saved plan is read and checked before anything else is touched.
     let unverified = match plan_file {
-        Some(path) => Some(crate::plan::file::read(path).map_err(|e| miette!("{e}"))?),
+        Some(path) => Some(crate::plan::file::read(&g.dir.join(path)).map_err(|e| miette!("{e}"))?),
         None => None,
     };
     if unverified.is_none() && !auto_approve && !std::io::stdin().is_terminal() {

@@ -127,6 +127,8 @@ pub fn run(args: PlanArgs, g: &Global) -> CmdResult {
         return Ok(ExitCode::FAILURE);
     }
     if let Some(out) = &args.out {
+        // Relative to the project folder, as Terraform's -chdir makes it.
+        let out = &g.dir.join(out);
         let key = store.plan_key()?;
         crate::plan::file::write(out, &plan, &key).map_err(|e| miette!("cannot write {}: {e}", out.display()))?;
         if format == Format::Human && !g.quiet {
@@ -231,7 +233,8 @@ pub struct ShowArgs {
 
 /// `pmx show plan.out`: the saved plan, in any view. It is displayed, not verified.
 pub fn show(args: ShowArgs, g: &Global) -> CmdResult {
-    let plan = crate::plan::file::read(&args.plan).and_then(|u| u.unchecked()).map_err(|e| miette!("{e}"))?;
+    let plan =
+        crate::plan::file::read(&g.dir.join(&args.plan)).and_then(|u| u.unchecked()).map_err(|e| miette!("{e}"))?;
     let format = if g.json { Format::Json } else { args.format };
     print_plan(&plan, format, g);
     Ok(ExitCode::SUCCESS)

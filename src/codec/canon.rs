@@ -49,6 +49,7 @@ pub fn decode_value(a: &Attribute, text: &str) -> Option<Json> {
         Canon::Size => Json::String(size_bytes(text).map(render_size).unwrap_or_else(|| text.to_string())),
         Canon::Mac => Json::String(text.to_ascii_uppercase()),
         Canon::VolumeStorage => Json::String(volume_storage(text).unwrap_or(text).to_string()),
+        Canon::VolumeFormat => Json::String(text.to_string()),
         Canon::SshKeys => {
             let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy().to_string();
             Json::Array(split(&decoded, '\n'))

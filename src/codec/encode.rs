@@ -38,7 +38,7 @@ struct Write<'a> {
 pub fn encode_create(rt: &ResourceType, desired: &Map<String, Json>) -> Encoded {
     let mut writes = Vec::new();
     collect_all(rt, desired, true, &mut writes);
-    let mut e = assemble(rt.name, writes, &Map::new());
+    let mut e = assemble(rt, writes, &Map::new());
     add_create_extras(rt, desired, &mut e);
     e
 }
@@ -113,7 +113,7 @@ pub fn encode_update(
             }
         }
     }
-    assemble(rt.name, writes, live)
+    assemble(rt, writes, live)
 }
 
 fn collect_all<'a>(rt: &'a ResourceType, desired: &Map<String, Json>, new: bool, out: &mut Vec<Write<'a>>) {
@@ -165,11 +165,18 @@ fn gib(size: &str) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// One key of a property string to set (or, with `None`, remove).
+type KeyWrite<'a> = (&'static str, Option<Json>, &'a Attribute);
+
 /// Groups writes by parameter and renders each one.
-fn assemble(type_name: &str, writes: Vec<Write<'_>>, live: &Map<String, Json>) -> Encoded {
+fn assemble(rt: &ResourceType, writes: Vec<Write<'_>>, live: &Map<String, Json>) -> Encoded {
+    let type_name = rt.name;
+    // The block an attribute belongs to (for its fixed keys).
+    let block_of = |a: &Attribute| rt.blocks.iter().find(|b| b.attributes.iter().any(|x| std::ptr::eq(x, a)));
     let mut plain: IndexMap<String, Option<String>> = IndexMap::new();
     // base param → (keys to set or unset, new slot?)
-    let mut props: IndexMap<String, (Vec<(&'static str, Option<Json>, &Attribute)>, bool)> = IndexMap::new();
+    let mut props: IndexMap<String, (Vec<KeyWrite<'_>>, bool)> = IndexMap::new();
+    let mut fixed: IndexMap<String, &'static [(&'static str, &'static str)]> = IndexMap::new();
     let mut removed_slots: Vec<String> = Vec::new();
     for w in writes {
         let Some(attr) = w.attr else {
@@ -182,6 +189,9 @@ fn assemble(type_name: &str, writes: Vec<Write<'_>>, live: &Map<String, Json>) -
                 plain.insert(base, w.value.as_ref().and_then(|v| encode_value(attr, v)));
             }
             Some(k) => {
+                if let Some(b) = block_of(attr).filter(|b| !b.fixed_keys.is_empty()) {
+                    fixed.insert(base.clone(), b.fixed_keys);
+                }
                 let entry = props.entry(base).or_insert_with(|| (Vec::new(), w.new_slot));
                 entry.1 |= w.new_slot;
                 entry.0.push((k, w.value, attr));
@@ -227,6 +237,11 @@ fn assemble(type_name: &str, writes: Vec<Write<'_>>, live: &Map<String, Json>) -
                 }
             }
         }
+        for (k, v) in fixed.get(&base).copied().unwrap_or(&[]) {
+            if p.get(k).is_none() {
+                p.set(*k, *v);
+            }
+        }
         if new_slot {
             if let Some(vk) = volume_key {
                 if let (None, Some(st)) = (p.get(vk), &storage) {
@@ -240,8 +255,24 @@ fn assemble(type_name: &str, writes: Vec<Write<'_>>, live: &Map<String, Json>) -
                 }
             }
         }
-        // QEMU NICs: the model is written as the key of the MAC, as PVE writes it.
+        // A container NIC needs a name inside the container: `eth<N>` for slot `net<N>`.
+        if type_name == "container" && base.starts_with("net") && new_slot && !p.entries.contains_key("name") {
+            p.entries.shift_insert(0, "name".into(), format!("eth{}", &base[3..]));
+        }
+        // QEMU NICs: the model is written as the key of the MAC, as PVE writes it; PVE requires
+        // one, so a new NIC gets the schema's default.
         if type_name == "vm" && base.starts_with("net") {
+            if !p.entries.contains_key("model") {
+                let default = crate::schema::registry()
+                    .resource("vm")
+                    .and_then(|r| r.block("network"))
+                    .and_then(|b| b.attribute("model"))
+                    .and_then(|a| a.default.as_ref())
+                    .and_then(|d| d.as_str().map(str::to_string));
+                if let Some(d) = default {
+                    p.entries.shift_insert(0, "model".into(), d);
+                }
+            }
             if let Some(model) = p.remove("model") {
                 let mac = p.remove("macaddr");
                 p.entries.shift_insert(0, model, mac.unwrap_or_default());

@@ -70,7 +70,7 @@ fn decode_block(type_name: &str, b: &BlockType, config: &Map<String, Json>) -> O
                 .filter(|(k, _)| crate::schema::pattern_matches(slot_pattern, k) == Some(true))
                 .filter(|(_, v)| v.as_str().is_none_or(|s| pve::slot_claims(b.name, s)))
                 .collect();
-            slots.sort_by(|a, b| natural(a.0).cmp(&natural(b.0)));
+            slots.sort_by_key(|(k, _)| natural(k));
             let m: Map<String, Json> = slots
                 .into_iter()
                 .map(|(slot, _)| {
@@ -134,9 +134,32 @@ fn read_attribute(type_name: &str, a: &Attribute, config: &Map<String, Json>, sl
     let raw = config.get(&base)?;
     let text = match key {
         None => raw_text(raw)?,
-        Some(k) => parse_param(type_name, &base, &raw_text(raw)?).get(k)?.to_string(),
+        Some(k) => {
+            let p = parse_param(type_name, &base, &raw_text(raw)?);
+            match (p.get(k), a.canon) {
+                (Some(v), _) => v.to_string(),
+                // No `format=`: the volume's name tells it.
+                (None, crate::schema::Canon::VolumeFormat) => {
+                    let volume = pve::default_key(type_name, &base).and_then(|dk| p.get(dk))?;
+                    volume_format(volume).to_string()
+                }
+                (None, _) => return None,
+            }
+        }
     };
     decode_value(a, &text)
+}
+
+/// A volume's image format from its name: `vm-100-disk-0.qcow2` is qcow2; block volumes raw.
+fn volume_format(volume: &str) -> &'static str {
+    let name = volume.split(',').next().unwrap_or(volume);
+    if name.ends_with(".qcow2") {
+        "qcow2"
+    } else if name.ends_with(".vmdk") {
+        "vmdk"
+    } else {
+        "raw"
+    }
 }
 
 /// Where an attribute lives in the config. `ipconfig[n]` names the attribute's own key.

@@ -43,6 +43,7 @@ pub fn check_fresh(plan: &Plan, project: &Project, store: &mut Store) -> miette:
 }
 
 /// Runs a verified plan. The store must already hold the workspace lock.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     project: Project,
     store: Store,

@@ -121,7 +121,7 @@ impl Differ<'_> {
 
     fn was_managed(&self, path: &[String]) -> bool {
         let dotted = path.join(".");
-        self.input.prior_managed.iter().any(|p| *p == dotted)
+        self.input.prior_managed.contains(&dotted)
     }
 
     fn was_managed_under(&self, path: &[String]) -> bool {

@@ -671,7 +671,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
                 running: live.running,
                 lifecycle: &p.inst.lifecycle,
             });
-            for problem in &outcome.problems {
+            if let Some(problem) = outcome.problems.first() {
                 return Err(PlanProblem { address: addr.clone(), message: problem.clone(), help: None });
             }
             replace_paths = outcome.replace_paths.clone();

@@ -46,7 +46,8 @@ pub async fn read_view(client: &PveClient, vmids: &[u32], parallelism: usize) ->
         })
         .collect();
     view.requests += wanted.len();
-    let configs: Vec<Result<(u32, Map<String, Json>), PveError>> = stream::iter(wanted)
+    type Read = Result<(u32, Map<String, Json>), PveError>;
+    let configs: Vec<Read> = stream::iter(wanted)
         .map(|(node, kind, vmid)| async move {
             let c = client.guest_config(&node, &kind, vmid).await?;
             Ok((vmid, c.into_iter().collect()))

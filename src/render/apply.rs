@@ -98,7 +98,7 @@ impl Reporter for LiveReporter {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }
-        let _ = self.multi.suspend(|| self.lines.finished(address, action, outcome, elapsed));
+        self.multi.suspend(|| self.lines.finished(address, action, outcome, elapsed));
     }
 }
 

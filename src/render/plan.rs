@@ -544,6 +544,30 @@ fn split_address(addr: &str, mode: &str) -> (String, String, Json) {
     (type_name.to_string(), name, index)
 }
 
+/// GitHub colours a `diff` block by the first column: the sign of each line moves there
+/// (`~` becomes `!`, as tfcmt does), the indentation stays after it.
+fn diff_columns(body: &str) -> String {
+    body.lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let sign = ["-/+ ", "+/- ", "+ ", "- ", "~ "].iter().find(|s| trimmed.starts_with(**s));
+            match sign {
+                Some(s) => {
+                    let mark = match s.trim() {
+                        "~" => "!",
+                        "-/+" | "+/-" => "!",
+                        other => other,
+                    };
+                    format!("{mark}{}{}", " ".repeat(indent.saturating_sub(1)), &trimmed[s.len() - 1..])
+                }
+                None => line.to_string(),
+            }
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
 /// GitHub's limit for a comment.
 pub const MARKDOWN_LIMIT: usize = 65_536;
 
@@ -607,7 +631,7 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
                 r.address,
                 verb(r),
                 impact,
-                body.replace("```", "``\u{200b}`")
+                diff_columns(&body).replace("```", "``\u{200b}`")
             )
         })
         .collect();
@@ -630,4 +654,101 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
     }
     let _ = writeln!(out, "\n{}", impact_line(plan));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{LiveIdentity, PlanCounts, PlanMode};
+
+    fn change(address: &str, action: Action, impact: Impact) -> ResourceChange {
+        ResourceChange {
+            address: address.into(),
+            previous_address: None,
+            mode: "managed".into(),
+            type_name: "vm".into(),
+            provider: "proxmox".into(),
+            action,
+            create_before_destroy: false,
+            action_reason: None,
+            import_id: None,
+            before: Some(json!({"name": address, "vmid": 100})),
+            after: Some(json!({"name": address, "node": "pve1", "description": "x".repeat(300)})),
+            after_unknown: json!({}),
+            before_sensitive: json!({}),
+            after_sensitive: json!({}),
+            replace_paths: vec![],
+            changes: vec![],
+            impact,
+            destroys_data: action == Action::Delete,
+            live: LiveIdentity::default(),
+            depends_on: vec![],
+            notes: vec![],
+            managed_paths: vec![],
+        }
+    }
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            pmx_version: "0".into(),
+            mode: PlanMode::Normal,
+            workspace: "default".into(),
+            lineage: "l".into(),
+            serial: 3,
+            config_hash: "h".into(),
+            created_at: "t".into(),
+            resource_changes: changes,
+            resource_drift: vec![],
+            output_changes: vec![],
+            problems: vec![],
+            targets: vec![],
+            endpoints: Default::default(),
+        }
+    }
+
+    #[test]
+    fn markdown_puts_counts_and_destroys_first_and_stays_under_the_limit() {
+        let mut changes: Vec<ResourceChange> =
+            (0..2000).map(|i| change(&format!("vm.web[{i}]"), Action::Create, Impact::None)).collect();
+        changes.push(change("vm.old", Action::Delete, Impact::Destroy));
+        let p = plan(changes);
+        let md = markdown(&p, MARKDOWN_LIMIT);
+        assert!(md.len() < MARKDOWN_LIMIT, "{} characters", md.len());
+        assert!(md.starts_with("### pmx plan: 2000 to add, 0 to change, 1 to destroy"));
+        let destroyed = md.find(":warning: `vm.old`").expect("destroys are listed");
+        assert!(destroyed < md.find("<details>").unwrap(), "before any detail");
+        let first_detail = md.find("<details><summary><code>").unwrap();
+        assert!(
+            md[first_detail..].starts_with("<details><summary><code>vm.old</code>"),
+            "the destroy's diff comes first"
+        );
+        assert!(md.contains("more changes not shown"), "says what was left out");
+        // Deterministic: the same plan gives the same comment.
+        assert_eq!(md, markdown(&p, MARKDOWN_LIMIT));
+        let small = markdown(&plan(vec![change("vm.a", Action::Create, Impact::None)]), MARKDOWN_LIMIT);
+        assert!(!small.contains("not shown"));
+        assert_eq!(p.counts(), PlanCounts { add: 2000, destroy: 1, destroys_data: 1, ..PlanCounts::default() });
+    }
+
+    #[test]
+    fn human_view_shows_impacts_and_the_summary_line() {
+        let mut c = change("vm.web", Action::Update, Impact::Reboot);
+        c.changes = vec![AttrChange {
+            path: vec!["cpu".into(), "cores".into()],
+            before: Some(json!(1)),
+            after: Some(json!(2)),
+            unknown: false,
+            sensitive: false,
+            via: Via::Config,
+            impact: Impact::Reboot,
+            destroys_data: false,
+            note: Some("pending until the guest reboots".into()),
+        }];
+        let out = human(&plan(vec![c]), Style { color: false });
+        assert!(out.contains("# vm.web will be updated in place [reboot]"), "{out}");
+        assert!(out.contains("~ cores = 1 -> 2"), "{out}");
+        assert!(out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+        assert!(out.contains("Guest impact: 0 live, 1 reboot"), "{out}");
+        assert!(!out.contains('\u{1b}'), "no colour codes");
+    }
 }

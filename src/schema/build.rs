@@ -111,6 +111,7 @@ pub(super) fn single(name: &'static str, description: &'static str, attributes: 
         attributes,
         blocks: vec![],
         pve_param: None,
+        fixed_keys: &[],
     }
 }
 
@@ -134,6 +135,9 @@ impl BlockType {
     }
     pub(super) fn pve(self, param: &'static str) -> Self {
         BlockType { pve_param: Some(param), ..self }
+    }
+    pub(super) fn fixed(self, keys: &'static [(&'static str, &'static str)]) -> Self {
+        BlockType { fixed_keys: keys, ..self }
     }
 }
 

@@ -119,6 +119,9 @@ pub enum Canon {
     Mac,
     /// The storage of a volume id: `local-lvm:vm-100-disk-0` is storage `local-lvm`.
     VolumeStorage,
+    /// A disk's image format: PVE writes `format=` only sometimes; otherwise the volume's name
+    /// says it (`….qcow2`, `….vmdk`), and a block storage volume is `raw`.
+    VolumeFormat,
     /// OpenSSH public keys, one per line, URL-encoded by PVE (`ssh-ed25519%20AAAA...`).
     SshKeys,
     /// PVE never sends it back (`cipassword` reads as `**********`; a container's `ostemplate`
@@ -203,6 +206,10 @@ pub struct BlockType {
     /// it, attributes name their key as `{slot}.key`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pve_param: Option<&'static str>,
+    /// Keys every instance's property string carries whatever the attributes say
+    /// (`media=cdrom` makes an `ide2` drive a CD-ROM rather than a disk).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub fixed_keys: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

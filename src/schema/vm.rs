@@ -310,6 +310,7 @@ fn disk() -> BlockType {
                 .changed_by(RESIZE),
             string("format", "Image format on file-based storage (block storage is always raw). Changing it converts the disk online.")
                 .optional_computed()
+                .canon(Canon::VolumeFormat)
                 .one_of(&["raw", "qcow2", "vmdk"])
                 .pve("{slot}.format")
                 .changed_by(MOVE_DISK),
@@ -362,6 +363,7 @@ fn cdrom() -> BlockType {
     )
     .update(UpdateMode::Reboot)
     .pve("ide[n]|sata[n]|scsi[n]")
+    .fixed(&[("media", "cdrom")])
 }
 
 fn network() -> BlockType {
