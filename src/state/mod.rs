@@ -43,13 +43,14 @@
 //! - Times are Unix milliseconds (`Millis`); `format_millis` renders them.
 
 /// The state schema this pmx writes; a database declaring a higher one is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 mod commit;
 mod conn;
 pub mod error;
 mod export;
 mod history;
+mod intents;
 mod journal;
 pub mod location;
 pub mod lock;

@@ -29,7 +29,8 @@ pub struct VmidReservation {
 
 impl Store {
     /// Reserves the first vmid from `candidates` that no live reservation on `cluster` holds and
-    /// no resource of this workspace uses. The caller leaves out vmids the cluster already has.
+    /// no resource of this workspace on that cluster uses (a resource without a recorded
+    /// cluster, from before state schema 2, counts as on every cluster). The caller leaves out vmids the cluster already has.
     pub fn reserve_vmid(
         &mut self,
         cluster: &str,
@@ -49,6 +50,7 @@ impl Store {
         let used: HashSet<i64> = resources::table
             .filter(resources::workspace_id.eq(self.scope.workspace_id))
             .filter(resources::vmid.is_not_null())
+            .filter(resources::cluster.eq(cluster).or(resources::cluster.is_null()))
             .select(resources::vmid)
             .load::<Option<i64>>(&mut self.conn)
             .map_err(|e| self.db_err(e))?
