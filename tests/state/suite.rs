@@ -998,6 +998,11 @@ fn open_intents_survive_a_crash(db: &TestDb) {
         seen,
         [(pending.as_str(), IntentState::Pending, None), (started.as_str(), IntentState::Started, Some("UPID:pve1:c"))]
     );
+    // Until recovery closes them, their vmids are not handed out again on that cluster.
+    let ttl = Duration::from_secs(60);
+    assert_eq!(next.reserve_vmid("proxmox", &addr("vm.d"), 100..110, ttl).unwrap(), 100, "a done intent's is free");
+    assert_eq!(next.reserve_vmid("proxmox", &addr("vm.e"), 100..110, ttl).unwrap(), 103);
+    assert_eq!(next.reserve_vmid("proxmox.dc2", &addr("vm.d"), 101..110, ttl).unwrap(), 101, "another cluster");
     // Recovery closes them.
     next.abandon_intent(&pending, "the guest does not exist: the create never happened").unwrap();
     next.finish_intent(&started).unwrap();
