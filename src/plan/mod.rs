@@ -485,6 +485,8 @@ fn find_import(rt: &ResourceType, id: &str, view: &ClusterView) -> Found {
         created_at: 0,
         updated_at: 0,
         attributes: json!({}),
+        cluster: None,
+        origin: Default::default(),
     };
     find_live(rt, Some(&fake), None, view)
 }

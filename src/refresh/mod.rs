@@ -279,6 +279,8 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             attributes,
+            cluster: None,
+            origin: Default::default(),
         }
     }
 

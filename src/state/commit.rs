@@ -61,6 +61,14 @@ impl Store {
                 serial,
                 created_at: current.created_at,
                 updated_at: now,
+                cluster: current.cluster.clone(),
+                // An origin the old address implied follows the new one (`pmx state mv
+                // vm.discovered[100] vm.web` adopts the guest); one set explicitly stays.
+                origin: if current.origin == Origin::for_address(from) {
+                    Origin::for_address(to).as_str().to_string()
+                } else {
+                    current.origin.as_str().to_string()
+                },
             };
             diesel::insert_into(resources::table).values(&row).execute(c)?;
             let mut gone = snapshot_row(scope, &row, run, ChangeType::Moved, None, now);
@@ -164,6 +172,8 @@ pub(crate) fn snapshot_row(
         digest: row.digest.clone(),
         status: row.status.clone(),
         attributes,
+        cluster: row.cluster.clone(),
+        origin: row.origin.clone(),
     }
 }
 
@@ -192,6 +202,67 @@ pub(crate) fn event_row(
         payload: payload.map(|p| p.to_string()),
         created_at: now,
     }
+}
+
+/// A vmid names one guest per cluster: refuses a batch in which two addresses, or an address
+/// and one already in state (and not rewritten by this batch), claim the same (cluster, vmid).
+/// The unique index would refuse it too; this says which address holds it.
+fn check_vmid_claims(
+    c: &mut AnyConnection,
+    scope: &Scope,
+    inserts: &[ResourceRow],
+    updates: &[ResourceRow],
+    batch: &HashSet<String>,
+) -> Result<(), TxError> {
+    let mut claims: HashMap<(&str, i64), &str> = HashMap::new();
+    for row in inserts.iter().chain(updates) {
+        let (Some(cluster), Some(vmid)) = (row.cluster.as_deref(), row.vmid) else { continue };
+        if let Some(other) = claims.insert((cluster, vmid), &row.address) {
+            return Err(StateError::InvalidChange(format!(
+                "{} and {other} both claim vmid {vmid} on cluster {cluster}",
+                row.address
+            ))
+            .into());
+        }
+    }
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let holders: Vec<(String, Option<String>, Option<i64>)> = if claims.len() <= SMALL_BATCH {
+        let mut out = Vec::new();
+        for (cluster, vmid) in claims.keys() {
+            out.extend(
+                resources::table
+                    .filter(resources::workspace_id.eq(scope.workspace_id))
+                    .filter(resources::cluster.eq(*cluster))
+                    .filter(resources::vmid.eq(*vmid))
+                    .select((resources::address, resources::cluster, resources::vmid))
+                    .load::<(String, Option<String>, Option<i64>)>(c)?,
+            );
+        }
+        out
+    } else {
+        resources::table
+            .filter(resources::workspace_id.eq(scope.workspace_id))
+            .filter(resources::cluster.is_not_null())
+            .filter(resources::vmid.is_not_null())
+            .select((resources::address, resources::cluster, resources::vmid))
+            .load(c)?
+    };
+    for (holder, cluster, vmid) in holders {
+        let (Some(cluster), Some(vmid)) = (cluster, vmid) else { continue };
+        if batch.contains(&holder) {
+            continue; // rewritten or removed by this very batch
+        }
+        if let Some(address) = claims.get(&(cluster.as_str(), vmid)) {
+            return Err(StateError::InvalidChange(format!(
+                "{address}: vmid {vmid} on cluster {cluster} is already in state as {holder} \
+                 (remove or move {holder} in the same commit to hand the guest over)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn commit_in(
@@ -240,6 +311,8 @@ fn commit_in(
             serial,
             created_at: existing.get(&address).copied().unwrap_or(now),
             updated_at: now,
+            cluster: ch.cluster.clone(),
+            origin: ch.origin.as_str().to_string(),
         };
         let attributes =
             if ch.change.removes() { None } else { Some(serde_json::to_string(&ch.attributes).map_err(invalid)?) };
@@ -257,6 +330,8 @@ fn commit_in(
             inserts.push(row);
         }
     }
+
+    check_vmid_claims(c, scope, &inserts, &updates, &seen)?;
 
     // An update is a delete and a re-insert of the row (created_at kept): two statements per
     // thousand rows instead of one per row.

@@ -16,7 +16,9 @@ use super::store::{Store, TxError};
 use super::SCHEMA_VERSION;
 
 pub const EXPORT_FORMAT: &str = "pmx-state";
-pub const EXPORT_FORMAT_VERSION: u32 = 1;
+/// 2: resources and snapshots carry `cluster` and `origin`; the intent journal comes along.
+/// Version 1 exports still load (origins then follow from the addresses, as migration 2 does).
+pub const EXPORT_FORMAT_VERSION: u32 = 2;
 
 /// A whole workspace: current resources and their full history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +40,8 @@ pub struct StateExport {
     pub runs: Vec<Run>,
     #[serde(default)]
     pub tasks: Vec<TaskRecord>,
+    #[serde(default)]
+    pub intents: Vec<Intent>,
 }
 
 /// What `push` did.
@@ -47,6 +51,8 @@ pub struct PushReport {
     pub snapshots: u64,
     pub events: u64,
     pub runs: u64,
+    /// Intent journal entries copied (those whose id the workspace did not have).
+    pub intents: u64,
     /// Serial of the workspace after the push.
     pub serial: i64,
     /// Whether history (events, runs) came along: only into an empty workspace.
@@ -61,7 +67,7 @@ impl StateExport {
             reason,
             help,
         };
-        let export: StateExport = serde_json::from_str(text).map_err(|e| {
+        let mut export: StateExport = serde_json::from_str(text).map_err(|e| {
             err(format!("not a pmx state export: {e}"), Some("make it with `pmx state pull > FILE`".into()))
         })?;
         if export.format != EXPORT_FORMAT {
@@ -75,6 +81,14 @@ impl StateExport {
                 ),
                 Some("upgrade pmx".into()),
             ));
+        }
+        if export.format_version < 2 {
+            for r in &mut export.resources {
+                r.origin = Origin::for_address(&r.address);
+            }
+            for s in &mut export.snapshots {
+                s.origin = Origin::for_address(&s.address);
+            }
         }
         Ok(export)
     }
@@ -98,6 +112,7 @@ impl Store {
         let mut runs = self.runs(i64::MAX)?;
         runs.reverse();
         let tasks = self.tasks().find_all()?;
+        let intents = self.intents()?;
         Ok(StateExport {
             format: EXPORT_FORMAT.into(),
             format_version: EXPORT_FORMAT_VERSION,
@@ -112,6 +127,7 @@ impl Store {
             events,
             runs,
             tasks,
+            intents,
         })
     }
 
@@ -191,6 +207,8 @@ impl Store {
                     digest: s.digest.clone(),
                     status: s.status.clone(),
                     attributes: s.attributes.as_ref().map(|a| a.to_string()),
+                    cluster: s.cluster.clone(),
+                    origin: s.origin.as_str().into(),
                 })
                 .collect();
             let have: HashSet<(String, i64)> = snap_rows.iter().map(|s| (s.address.clone(), s.serial)).collect();
@@ -208,6 +226,8 @@ impl Store {
                     serial: r.serial,
                     created_at: r.created_at,
                     updated_at: r.updated_at,
+                    cluster: r.cluster.clone(),
+                    origin: r.origin.as_str().into(),
                 };
                 // A resource's attributes live in its snapshot; an export without history
                 // still carries them on the resource.
@@ -257,6 +277,25 @@ impl Store {
                     on_backend!(&mut *c, |b| diesel::insert_into(tasks::table).values(chunk).execute(b))?;
                 }
             }
+            // The journal describes the cluster, not this copy of state: open intents here stay,
+            // and the export's come along where their id is new.
+            let known: HashSet<String> =
+                intents::table.filter(intents::workspace_id.eq(ws)).select(intents::id).load(c)?.into_iter().collect();
+            let last_seq = super::intents::last_seq(c, ws)?;
+            let intent_rows: Vec<IntentRow> = export
+                .intents
+                .iter()
+                .filter(|i| !known.contains(&i.id))
+                .zip(last_seq + 1..)
+                .map(|(i, seq)| {
+                    let mut row = IntentRow::from_model(ws, seq, i);
+                    row.run_id = map_run(i.run_id);
+                    row
+                })
+                .collect();
+            for chunk in intent_rows.chunks(1000) {
+                on_backend!(&mut *c, |b| diesel::insert_into(intents::table).values(chunk).execute(b))?;
+            }
             let serial = export.serial.max(current_serial);
             diesel::update(workspaces::table.find(ws))
                 .set((workspaces::lineage.eq(&export.lineage), workspaces::serial.eq(serial)))
@@ -275,6 +314,7 @@ impl Store {
                 snapshots: snap_rows.len() as u64,
                 events: event_count,
                 runs: run_ids.len() as u64,
+                intents: intent_rows.len() as u64,
                 serial,
                 history_copied: empty,
             })

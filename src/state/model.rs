@@ -140,6 +140,57 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a resource is in state.
+    #[derive(Default)]
+    Origin {
+        /// Declared in the configuration: pmx creates, changes and destroys it.
+        #[default]
+        Managed => "managed",
+        /// Found on the cluster but not in the configuration (`vm.discovered[100]`): pmx
+        /// watches it and never plans to destroy it.
+        Discovered => "discovered",
+        /// Read by a data source (`data.node.pve1`).
+        Data => "data",
+    }
+}
+
+impl Origin {
+    /// The origin an address implies: `data.*` is data, a resource named `discovered`
+    /// (`vm.discovered[100]`) is discovered, anything else is managed. What `Change::new` and
+    /// migration 2 use when nothing says otherwise.
+    pub fn for_address(address: &ResourceAddress) -> Origin {
+        if address.config.mode == crate::addr::Mode::Data {
+            Origin::Data
+        } else if address.config.name == "discovered" {
+            Origin::Discovered
+        } else {
+            Origin::Managed
+        }
+    }
+}
+
+text_enum! {
+    /// Where an intent of the journal stands.
+    IntentState {
+        /// Committed before the Proxmox write; whether the write happened is unknown.
+        Pending => "pending",
+        /// The write was sent and Proxmox answered with a task (its UPID is recorded).
+        Started => "started",
+        /// The change is committed to state.
+        Done => "done",
+        /// Given up: the write failed, or recovery found it never happened or cleaned it up.
+        Abandoned => "abandoned",
+    }
+}
+
+impl IntentState {
+    /// Whether the intent still needs someone to find out what happened.
+    pub fn is_open(self) -> bool {
+        matches!(self, IntentState::Pending | IntentState::Started)
+    }
+}
+
 impl ChangeType {
     /// The event every change of this type writes.
     pub fn event_kind(self) -> EventKind {
@@ -182,6 +233,10 @@ pub struct ResourceSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     pub serial: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub origin: Origin,
 }
 
 /// A resource in state with its current attributes.
@@ -201,6 +256,12 @@ pub struct StoredResource {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub attributes: serde_json::Value,
+    /// The provider (cluster) it lives on: `proxmox`, `proxmox.dc2`. `None` for resources
+    /// recorded before state schema 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub origin: Origin,
 }
 
 /// One version of a resource, written by one change.
@@ -222,6 +283,10 @@ pub struct Snapshot {
     /// Full attributes; `None` for a change that removed the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub origin: Origin,
 }
 
 /// One entry of the audit trail.
@@ -281,6 +346,10 @@ pub struct Change {
     pub attributes: serde_json::Value,
     /// Extra detail for the event (e.g. which attributes changed).
     pub payload: Option<serde_json::Value>,
+    /// The provider (cluster) the resource lives on; `None` when unknown.
+    pub cluster: Option<String>,
+    /// Why it is in state; `Change::new` takes it from the address (`Origin::for_address`).
+    pub origin: Origin,
 }
 
 impl Change {
@@ -291,6 +360,7 @@ impl Change {
         attributes: serde_json::Value,
     ) -> Self {
         Change {
+            origin: Origin::for_address(&address),
             address,
             kind,
             change,
@@ -299,6 +369,7 @@ impl Change {
             status: None,
             attributes,
             payload: None,
+            cluster: None,
         }
     }
 
@@ -331,6 +402,45 @@ impl Change {
         self.payload = Some(payload);
         self
     }
+    /// The provider (cluster) key the resource belongs to: `proxmox`, `proxmox.dc2`.
+    pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
+        self.cluster = Some(cluster.into());
+        self
+    }
+    pub fn origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+}
+
+/// One entry of the intent journal: a Proxmox write apply is about to make, is making, or made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    /// A uuid, unique within the workspace.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    pub address: ResourceAddress,
+    /// The provider (cluster) key the write goes to.
+    pub cluster: String,
+    /// What the write does: `create`, `clone`, `update`, `delete`, `start`, …
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The task Proxmox started for it, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upid: Option<String>,
+    pub state: IntentState,
+    /// Whatever recovery needs to finish or undo the write (caller-defined JSON).
+    #[serde(default)]
+    pub detail: serde_json::Value,
+    /// Why it was abandoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
 }
 
 /// How many changes of each type a commit (or a run) carried.

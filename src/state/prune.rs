@@ -1,6 +1,7 @@
 //! Snapshot retention: keep the last N versions of each resource and/or those younger than a
 //! maximum age. The current version of a resource in state is never pruned. Events are an
-//! append-only audit trail and are never pruned.
+//! append-only audit trail and are never pruned. Closed intents (done or abandoned) of the
+//! apply journal follow the same rules per address; open ones are never pruned.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct PruneReport {
     pub examined: u64,
     pub deleted: u64,
     pub kept: u64,
+    /// Closed intents (done or abandoned) deleted, or that would be.
+    pub intents_deleted: u64,
     pub dry_run: bool,
 }
 
@@ -73,17 +76,20 @@ impl Store {
                 }
             }
         }
+        let doomed_intents = self.prunable_intents(policy, cutoff)?;
         let report = PruneReport {
             examined: all.len() as u64,
             deleted: doomed.len() as u64,
             kept: (all.len() - doomed.len()) as u64,
+            intents_deleted: doomed_intents.len() as u64,
             dry_run,
         };
-        if dry_run || doomed.is_empty() {
+        if dry_run || (doomed.is_empty() && doomed_intents.is_empty()) {
             return Ok(report);
         }
         let payload = serde_json::json!({
             "deleted": report.deleted,
+            "intents_deleted": report.intents_deleted,
             "keep_last": policy.keep_last,
             "max_age_seconds": policy.max_age.map(|d| d.as_secs()),
         });
@@ -91,10 +97,44 @@ impl Store {
             for (address, serial) in &doomed {
                 diesel::delete(snapshots::table.find((scope.workspace_id, address, serial))).execute(c)?;
             }
+            for id in &doomed_intents {
+                diesel::delete(intents::table.find((scope.workspace_id, id))).execute(c)?;
+            }
             let ev = event_row(scope, None, EventKind::SnapshotsPruned, None, None, Some(payload), now);
             diesel::insert_into(events::table).values(&ev).execute(c)?;
             Ok(())
         })?;
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Ids of the closed intents the policy drops: per address, beyond the newest `keep_last`,
+    /// or closed at or before the age cutoff.
+    fn prunable_intents(&mut self, policy: RetentionPolicy, cutoff: Option<Millis>) -> Result<Vec<String>> {
+        let closed = [IntentState::Done.as_str(), IntentState::Abandoned.as_str()];
+        let rows: Vec<(String, String, i64, i64)> = intents::table
+            .filter(intents::workspace_id.eq(self.scope.workspace_id))
+            .filter(intents::state.eq_any(closed))
+            .select((intents::id, intents::address, intents::seq, intents::updated_at))
+            .load(&mut self.conn)
+            .map_err(|e| self.db_err(e))?;
+        let mut by_address: HashMap<String, Vec<(String, i64, i64)>> = HashMap::new();
+        for (id, address, seq, updated_at) in rows {
+            by_address.entry(address).or_default().push((id, seq, updated_at));
+        }
+        let mut doomed = Vec::new();
+        for (_, mut intents) in by_address {
+            intents.sort_by_key(|i| std::cmp::Reverse(i.1)); // newest first
+            for (rank, (id, _, closed_at)) in intents.into_iter().enumerate() {
+                let beyond_count = policy.keep_last.is_some_and(|n| rank >= n as usize);
+                let too_old = cutoff.is_some_and(|c| closed_at <= c);
+                if beyond_count || too_old {
+                    doomed.push(id);
+                }
+            }
+        }
+        doomed.sort();
+        Ok(doomed)
     }
 }

@@ -45,6 +45,10 @@ pub struct ResourceData {
     pub digest: Option<String>,
     pub status: Option<String>,
     pub attributes: serde_json::Value,
+    /// The provider (cluster) key; `None` when unknown.
+    pub cluster: Option<String>,
+    /// `None`: what the address implies (`Origin::for_address`).
+    pub origin: Option<Origin>,
 }
 
 /// An indexed column a repository query selects by.
@@ -133,6 +137,10 @@ impl<'s, K: Kind> Repository<'s, K> {
         ch.identity = data.identity;
         ch.digest = data.digest;
         ch.status = data.status;
+        ch.cluster = data.cluster;
+        if let Some(origin) = data.origin {
+            ch.origin = origin;
+        }
         self.store.commit_changes(self.run, vec![ch])?;
         self.store.require(address)
     }
@@ -174,7 +182,13 @@ impl<'s, K: Kind> Repository<'s, K> {
 macro_rules! guest_queries {
     ($($marker:ident),+) => {$(
         impl Repository<'_, $marker> {
-            /// The guest with this vmid, if state has it.
+            /// The guest that is `vmid` on `cluster` (see `Store::find_by_vmid_in_cluster`).
+            pub fn find_by_vmid_in_cluster(&mut self, cluster: &str, vmid: u32) -> Result<Option<StoredResource>> {
+                self.store.find_by_vmid_in_cluster(cluster, $marker::KIND, vmid)
+            }
+
+            /// The guest with this vmid, if state has it (on any cluster: with more than one,
+            /// use `find_by_vmid_in_cluster`).
             pub fn find_by_vmid(&mut self, vmid: u32) -> Result<Option<StoredResource>> {
                 let found = self.addresses_where(By::Vmid(i64::from(vmid)))?;
                 Ok(self.load_each(found)?.into_iter().next())

@@ -39,6 +39,8 @@ pub struct ResourceRow {
     pub serial: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub cluster: Option<String>,
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -57,6 +59,8 @@ pub struct SnapshotRow {
     pub digest: Option<String>,
     pub status: Option<String>,
     pub attributes: Option<String>,
+    pub cluster: Option<String>,
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -156,6 +160,26 @@ pub struct ReservationRow {
     pub expires_at: i64,
 }
 
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = intents, treat_none_as_default_value = false)]
+pub struct IntentRow {
+    pub workspace_id: i64,
+    pub id: String,
+    pub seq: i64,
+    pub run_id: Option<i64>,
+    pub address: String,
+    pub cluster: String,
+    pub action: String,
+    pub vmid: Option<i64>,
+    pub node: Option<String>,
+    pub upid: Option<String>,
+    pub state: String,
+    pub detail: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A stored value that does not parse: the database was edited or damaged.
 #[derive(Debug)]
 pub struct BadRow(pub String);
@@ -184,6 +208,8 @@ impl ResourceRow {
             identity: identity(self.node, self.vmid, self.fingerprint),
             status: self.status,
             serial: self.serial,
+            cluster: self.cluster,
+            origin: parse_enum(&self.origin)?,
         })
     }
 
@@ -201,6 +227,8 @@ impl ResourceRow {
                 Some(text) => parse_json(text, "attributes")?,
                 None => serde_json::Value::Null,
             },
+            cluster: self.cluster,
+            origin: parse_enum(&self.origin)?,
         })
     }
 }
@@ -218,6 +246,8 @@ impl SnapshotRow {
             digest: self.digest,
             status: self.status,
             attributes: self.attributes.as_deref().map(|a| parse_json(a, "snapshot attributes")).transpose()?,
+            cluster: self.cluster,
+            origin: parse_enum(&self.origin)?,
         })
     }
 }
@@ -283,6 +313,50 @@ impl TaskRow {
             exitstatus: t.exitstatus.clone(),
             started_at: t.started_at,
             finished_at: t.finished_at,
+        }
+    }
+}
+
+impl IntentRow {
+    pub fn into_model(self) -> Result<Intent, BadRow> {
+        Ok(Intent {
+            address: parse_address(&self.address)?,
+            state: parse_enum(&self.state)?,
+            detail: match self.detail.as_deref() {
+                Some(text) => parse_json(text, "intent detail")?,
+                None => serde_json::Value::Null,
+            },
+            id: self.id,
+            run_id: self.run_id,
+            cluster: self.cluster,
+            action: self.action,
+            vmid: self.vmid.and_then(|v| u32::try_from(v).ok()),
+            node: self.node,
+            upid: self.upid,
+            reason: self.reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+
+    /// `seq` places it in the workspace's journal.
+    pub fn from_model(workspace_id: i64, seq: i64, i: &Intent) -> Self {
+        IntentRow {
+            workspace_id,
+            id: i.id.clone(),
+            seq,
+            run_id: i.run_id,
+            address: i.address.to_string(),
+            cluster: i.cluster.clone(),
+            action: i.action.clone(),
+            vmid: i.vmid.map(i64::from),
+            node: i.node.clone(),
+            upid: i.upid.clone(),
+            state: i.state.as_str().to_string(),
+            detail: (!i.detail.is_null()).then(|| i.detail.to_string()),
+            reason: i.reason.clone(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
         }
     }
 }

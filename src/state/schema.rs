@@ -47,6 +47,8 @@ diesel::table! {
         serial -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        cluster -> Nullable<Text>,
+        origin -> Text,
     }
 }
 
@@ -65,6 +67,8 @@ diesel::table! {
         digest -> Nullable<Text>,
         status -> Nullable<Text>,
         attributes -> Nullable<Text>,
+        cluster -> Nullable<Text>,
+        origin -> Text,
     }
 }
 
@@ -119,6 +123,26 @@ diesel::table! {
         holder -> Text,
         reserved_at -> BigInt,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    intents (workspace_id, id) {
+        workspace_id -> BigInt,
+        id -> Text,
+        seq -> BigInt,
+        run_id -> Nullable<BigInt>,
+        address -> Text,
+        cluster -> Text,
+        action -> Text,
+        vmid -> Nullable<BigInt>,
+        node -> Nullable<Text>,
+        upid -> Nullable<Text>,
+        state -> Text,
+        detail -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 

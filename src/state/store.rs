@@ -186,6 +186,34 @@ impl Store {
         Ok(out)
     }
 
+    /// The resource of `kind` that is guest `vmid` of cluster `cluster` (a provider key such as
+    /// `proxmox.dc2`): two clusters may both have a vmid 100. A resource recorded before state
+    /// schema 2 has no cluster; it is found when no resource of that cluster has the vmid.
+    pub fn find_by_vmid_in_cluster(
+        &mut self,
+        cluster: &str,
+        kind: ResourceKind,
+        vmid: u32,
+    ) -> Result<Option<StoredResource>> {
+        let found: Vec<(String, Option<String>)> = resources::table
+            .filter(resources::workspace_id.eq(self.scope.workspace_id))
+            .filter(resources::kind.eq(kind.as_str()))
+            .filter(resources::vmid.eq(i64::from(vmid)))
+            .filter(resources::cluster.eq(cluster).or(resources::cluster.is_null()))
+            .select((resources::address, resources::cluster))
+            .order(resources::address.asc())
+            .load(&mut self.conn)
+            .map_err(|e| self.db_err(e))?;
+        let pick = found
+            .iter()
+            .find(|(_, c)| c.as_deref() == Some(cluster))
+            .or_else(|| found.iter().find(|(_, c)| c.is_none()));
+        match pick {
+            Some((address, _)) => Ok(self.load_resources(Some(address), Some(kind))?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn load_resources(
         &mut self,
         address: Option<&str>,

@@ -29,7 +29,9 @@ pub struct VmidReservation {
 
 impl Store {
     /// Reserves the first vmid from `candidates` that no live reservation on `cluster` holds and
-    /// no resource of this workspace uses. The caller leaves out vmids the cluster already has.
+    /// no resource of this workspace on that cluster uses (a resource without a recorded
+    /// cluster, from before state schema 2, counts as on every cluster) and no open intent of
+    /// this workspace on that cluster names (a crashed apply may have been creating it). The caller leaves out vmids the cluster already has.
     pub fn reserve_vmid(
         &mut self,
         cluster: &str,
@@ -46,15 +48,27 @@ impl Store {
         )
         .execute(&mut self.conn)
         .map_err(|e| self.db_err(e))?;
-        let used: HashSet<i64> = resources::table
+        let mut used: HashSet<i64> = resources::table
             .filter(resources::workspace_id.eq(self.scope.workspace_id))
             .filter(resources::vmid.is_not_null())
+            .filter(resources::cluster.eq(cluster).or(resources::cluster.is_null()))
             .select(resources::vmid)
             .load::<Option<i64>>(&mut self.conn)
             .map_err(|e| self.db_err(e))?
             .into_iter()
             .flatten()
             .collect();
+        // An open intent's vmid may be a guest a crashed apply was creating: not free until
+        // recovery closes the intent.
+        let intended = intents::table
+            .filter(intents::workspace_id.eq(self.scope.workspace_id))
+            .filter(intents::cluster.eq(cluster))
+            .filter(intents::state.eq_any([IntentState::Pending.as_str(), IntentState::Started.as_str()]))
+            .filter(intents::vmid.is_not_null())
+            .select(intents::vmid)
+            .load::<Option<i64>>(&mut self.conn)
+            .map_err(|e| self.db_err(e))?;
+        used.extend(intended.into_iter().flatten());
         let holder = format!("{}@{} pid {}", self.scope.actor.user, self.scope.actor.host, self.scope.actor.pid);
         for vmid in candidates {
             if used.contains(&i64::from(vmid)) {

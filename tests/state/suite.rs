@@ -28,6 +28,13 @@ on_both_backends!(
     lock_excludes_a_second_store,
     force_unlock_only_with_the_right_id,
     newer_schema_is_refused,
+    schema_1_database_migrates_with_origins_backfilled,
+    cluster_and_origin_round_trip,
+    version_1_export_still_loads,
+    vmids_are_per_cluster,
+    intents_lifecycle,
+    open_intents_survive_a_crash,
+    prune_and_export_cover_intents,
 );
 
 fn vm_change(kind: ChangeType, i: usize) -> Change {
@@ -47,6 +54,8 @@ fn repository_crud_writes_snapshots_and_events(db: &TestDb) {
         digest: Some("d1".into()),
         status: Some("running".into()),
         attributes: serde_json::json!({"name": "web-0", "memory": {"size": 2048}}),
+        cluster: Some("proxmox".into()),
+        origin: None,
     };
     let created = store.vms().create(&a, data.clone()).unwrap();
     assert_eq!(created.address, a);
@@ -520,4 +529,523 @@ fn newer_schema_is_refused(db: &TestDb) {
     let msg = err.to_string();
     assert!(matches!(err, StateError::TooNew { found: 99, .. }), "{msg}");
     assert!(msg.contains("state schema 99") && msg.contains("newer pmx"), "{msg}");
+}
+
+/// A connection straight to the test database, past the store (which would migrate it).
+fn raw_connection(db: &TestDb) -> AnyConnection {
+    use diesel::Connection;
+    match &db.location {
+        StateLocation::Sqlite(path) => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            AnyConnection::Sqlite(diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap())
+        }
+        StateLocation::Postgres(url) => AnyConnection::Postgresql(diesel::PgConnection::establish(url).unwrap()),
+    }
+}
+
+/// The migrations of this backend as files (not the embedded copy), oldest first.
+fn migration_files(db: &TestDb) -> diesel_migrations::FileBasedMigrations {
+    let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
+    diesel_migrations::FileBasedMigrations::from_path(format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+}
+
+/// Applies only the first migration (state schema 1), as a pmx from before schema 2 left it.
+fn migrate_to_schema_1(db: &TestDb, conn: &mut AnyConnection) {
+    use diesel::migration::MigrationSource;
+    use diesel_migrations::MigrationHarness;
+    macro_rules! first {
+        ($c:expr, $db:ty) => {{
+            let mut all = MigrationSource::<$db>::migrations(&migration_files(db)).unwrap();
+            all.sort_by_key(|m| m.name().version().as_owned());
+            $c.applied_migrations().unwrap(); // creates diesel's bookkeeping table
+            $c.run_migration(&*all[0]).unwrap();
+            assert_eq!($c.applied_migrations().unwrap().len(), 1);
+        }};
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => first!(c, diesel::sqlite::Sqlite),
+        AnyConnection::Postgresql(c) => first!(c, diesel::pg::Pg),
+    }
+}
+
+fn stored_schema_version(conn: &mut AnyConnection) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let sql = "SELECT value FROM store_info WHERE key = 'schema_version'";
+    let v: V = match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(sql).get_result(c).unwrap(),
+        AnyConnection::Postgresql(c) => diesel::sql_query(sql).get_result(c).unwrap(),
+    };
+    v.value
+}
+
+fn schema_1_database_migrates_with_origins_backfilled(db: &TestDb) {
+    use diesel::connection::SimpleConnection;
+    // (address, origin migration 2 must give it)
+    let rows = [
+        ("vm.web[0]", "managed"),
+        ("vm.discovered[100]", "discovered"),
+        ("container.discovered[\"ct-7\"]", "discovered"),
+        ("vm.discovered", "discovered"),
+        ("data.node.pve1", "data"),
+        ("data.vm.discovered[3]", "data"),
+        ("vm.discoveredx[1]", "managed"),
+        ("vm.web[\"discovered[1]\"]", "managed"),
+        ("vm.rediscovered", "managed"),
+    ];
+    {
+        let mut conn = raw_connection(db);
+        migrate_to_schema_1(db, &mut conn);
+        assert_eq!(stored_schema_version(&mut conn), "1");
+        let mut sql = String::from(
+            "INSERT INTO workspaces (name, lineage, serial, created_at) VALUES ('default', 'lin-1', 2, 1000);\n",
+        );
+        for (i, (address, _)) in rows.iter().enumerate() {
+            let a = address.replace('\'', "''");
+            let kind = if address.starts_with("container") { "container" } else { "vm" };
+            let vmid = 500 + i;
+            sql.push_str(&format!(
+                "INSERT INTO resources (workspace_id, address, kind, node, vmid, serial, created_at, updated_at) \
+                 SELECT id, '{a}', '{kind}', 'pve1', {vmid}, 2, 1000, 2000 FROM workspaces WHERE name = 'default';\n\
+                 INSERT INTO snapshots (workspace_id, address, serial, change, kind, created_at, node, vmid, attributes) \
+                 SELECT id, '{a}', 1, 'created', '{kind}', 1000, 'pve1', {vmid}, '{{\"n\":1}}' FROM workspaces WHERE name = 'default';\n\
+                 INSERT INTO snapshots (workspace_id, address, serial, change, kind, created_at, node, vmid, attributes) \
+                 SELECT id, '{a}', 2, 'updated', '{kind}', 2000, 'pve1', {vmid}, '{{\"n\":2}}' FROM workspaces WHERE name = 'default';\n"
+            ));
+        }
+        conn.batch_execute(&sql).unwrap();
+    }
+
+    let mut store = db.open("default");
+    let (version, applied) = store.schema_info().unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    let meta = store.meta().unwrap();
+    assert_eq!((meta.lineage.as_str(), meta.serial), ("lin-1", 2), "the workspace is the same one");
+    let all = store.find_all(None).unwrap();
+    assert_eq!(all.len(), rows.len());
+    for (address, origin) in rows {
+        let r = store.get(&addr(address)).unwrap().unwrap_or_else(|| panic!("{address} kept"));
+        assert_eq!(r.origin.as_str(), origin, "{address}");
+        assert_eq!(r.cluster, None, "{address}: the cluster of an old row is unknown");
+        assert_eq!(r.attributes["n"], 2, "{address}: attributes kept");
+        let snaps = store.snapshots(&addr(address)).unwrap();
+        assert_eq!(snaps.len(), 2, "{address}: history kept");
+        assert!(snaps.iter().all(|s| s.origin.as_str() == origin), "{address}: {snaps:?}");
+    }
+    // Rows without a cluster count for every cluster.
+    let legacy_vmid = 500;
+    assert_eq!(
+        store.find_by_vmid_in_cluster("proxmox.dc2", ResourceKind::Vm, legacy_vmid).unwrap().unwrap().address,
+        addr("vm.web[0]")
+    );
+    let got = store.reserve_vmid("proxmox", &addr("vm.new"), 500..600, Duration::from_secs(60)).unwrap();
+    assert_eq!(got, 509, "vmids 500..=508 of schema-1 rows are taken on every cluster");
+    drop(store);
+
+    // down.sql takes it back to schema 1, and opening migrates it again.
+    {
+        use diesel_migrations::MigrationHarness;
+        let mut conn = raw_connection(db);
+        match &mut conn {
+            AnyConnection::Sqlite(c) => c.revert_last_migration(migration_files(db)).map(|_| ()).unwrap(),
+            AnyConnection::Postgresql(c) => c.revert_last_migration(migration_files(db)).map(|_| ()).unwrap(),
+        }
+        assert_eq!(stored_schema_version(&mut conn), "1");
+        assert!(conn.batch_execute("SELECT origin FROM resources").is_err(), "the column is gone");
+        assert!(conn.batch_execute("SELECT id FROM intents").is_err(), "the table is gone");
+    }
+    let mut store = db.open("default");
+    assert_eq!(store.schema_info().unwrap().0, 2);
+    assert_eq!(store.get(&addr("vm.discovered[100]")).unwrap().unwrap().origin, Origin::Discovered);
+}
+
+fn cluster_and_origin_round_trip(db: &TestDb) {
+    // Change::new takes the origin from the address.
+    let defaults: Vec<(Change, Origin)> = vec![
+        (Change::new(ChangeType::Created, ResourceKind::Vm, addr("vm.web[0]"), serde_json::json!({})), Origin::Managed),
+        (
+            Change::new(ChangeType::Discovered, ResourceKind::Vm, addr("vm.discovered[100]"), serde_json::json!({})),
+            Origin::Discovered,
+        ),
+        (
+            Change::new(ChangeType::Discovered, ResourceKind::Node, addr("data.node.pve1"), serde_json::json!({})),
+            Origin::Data,
+        ),
+    ];
+    for (ch, origin) in &defaults {
+        assert_eq!(ch.origin, *origin, "{}", ch.address);
+        assert_eq!(ch.cluster, None);
+    }
+    assert_eq!("discovered".parse::<Origin>().unwrap(), Origin::Discovered);
+    assert!("adopted".parse::<Origin>().is_err());
+    assert_eq!(Origin::default(), Origin::Managed);
+    assert_eq!(serde_json::to_value(Origin::Data).unwrap(), "data");
+
+    let mut store = db.open("default");
+    let run = store.begin_run(RunKind::Apply, "pmx apply").unwrap();
+    store
+        .commit_changes(
+            Some(run),
+            vec![
+                vm_change(ChangeType::Created, 0).cluster("proxmox"),
+                Change::new(
+                    ChangeType::Discovered,
+                    ResourceKind::Vm,
+                    addr("vm.discovered[100]"),
+                    serde_json::json!({}),
+                )
+                .cluster("proxmox.dc2")
+                .vmid(100),
+                Change::new(ChangeType::Discovered, ResourceKind::Node, addr("data.node.pve1"), serde_json::json!({}))
+                    .cluster("proxmox"),
+                // An explicit origin wins over the address.
+                Change::new(ChangeType::Imported, ResourceKind::Vm, addr("vm.legacy"), serde_json::json!({}))
+                    .origin(Origin::Discovered),
+            ],
+        )
+        .unwrap();
+    let got: Vec<(String, Option<String>, Origin)> =
+        store.find_all(None).unwrap().into_iter().map(|r| (r.address.to_string(), r.cluster, r.origin)).collect();
+    let want = [
+        ("vm.discovered[100]", Some("proxmox.dc2"), Origin::Discovered),
+        ("vm.legacy", None, Origin::Discovered),
+        ("vm.web[0]", Some("proxmox"), Origin::Managed),
+        ("data.node.pve1", Some("proxmox"), Origin::Data),
+    ];
+    let want: Vec<(String, Option<String>, Origin)> =
+        want.iter().map(|(a, c, o)| (a.to_string(), c.map(str::to_string), *o)).collect();
+    assert_eq!(got, want);
+    let listed: Vec<(String, Option<String>, Origin)> =
+        store.list(None).unwrap().into_iter().map(|r| (r.address.to_string(), r.cluster, r.origin)).collect();
+    assert_eq!(listed, want, "list shows them too");
+
+    // An update writes the new cluster and origin; history keeps each version's.
+    store
+        .commit_changes(None, vec![vm_change(ChangeType::Updated, 0).cluster("proxmox.dc2").origin(Origin::Discovered)])
+        .unwrap();
+    let r = store.get(&addr("vm.web[0]")).unwrap().unwrap();
+    assert_eq!((r.cluster.as_deref(), r.origin), (Some("proxmox.dc2"), Origin::Discovered));
+    let snaps: Vec<(Option<String>, Origin)> =
+        store.snapshots(&addr("vm.web[0]")).unwrap().into_iter().map(|s| (s.cluster, s.origin)).collect();
+    assert_eq!(
+        snaps,
+        [(Some("proxmox".to_string()), Origin::Managed), (Some("proxmox.dc2".to_string()), Origin::Discovered)]
+    );
+    let first = store.snapshot_at(&addr("vm.web[0]"), 1).unwrap().unwrap();
+    assert_eq!(first.cluster.as_deref(), Some("proxmox"));
+
+    // A move keeps the cluster; an origin the old address implied follows the new address.
+    store.move_resource(None, &addr("vm.discovered[100]"), &addr("vm.adopted")).unwrap();
+    let moved = store.get(&addr("vm.adopted")).unwrap().unwrap();
+    assert_eq!((moved.cluster.as_deref(), moved.origin), (Some("proxmox.dc2"), Origin::Managed));
+    store.move_resource(None, &addr("vm.legacy"), &addr("vm.legacy2")).unwrap();
+    assert_eq!(store.get(&addr("vm.legacy2")).unwrap().unwrap().origin, Origin::Discovered, "explicit origin stays");
+
+    // Repositories write them too.
+    let data = ResourceData { cluster: Some("proxmox".into()), origin: Some(Origin::Discovered), ..Default::default() };
+    let pool = store.pools().create(&addr("pool.found"), data).unwrap();
+    assert_eq!((pool.cluster.as_deref(), pool.origin), (Some("proxmox"), Origin::Discovered));
+
+    // Pull and push carry them.
+    let export = store.pull().unwrap();
+    assert_eq!(export.format_version, 2);
+    let text = serde_json::to_string(&export).unwrap();
+    let mut target = db.open("copy");
+    target.push(&StateExport::from_json(&text, "test").unwrap(), false).unwrap();
+    assert_eq!(target.find_all(None).unwrap(), store.find_all(None).unwrap());
+    let versions = |s: &mut Store| -> Vec<(i64, Option<String>, Origin)> {
+        s.snapshots(&addr("vm.web[0]")).unwrap().into_iter().map(|v| (v.serial, v.cluster, v.origin)).collect()
+    };
+    assert_eq!(versions(&mut target), versions(&mut store));
+}
+
+fn version_1_export_still_loads(db: &TestDb) {
+    let mut source = db.open("source");
+    source
+        .commit_changes(
+            None,
+            vec![
+                vm_change(ChangeType::Created, 0),
+                Change::new(ChangeType::Discovered, ResourceKind::Vm, addr("vm.discovered[7]"), serde_json::json!({}))
+                    .vmid(7),
+                Change::new(ChangeType::Discovered, ResourceKind::Node, addr("data.node.pve1"), serde_json::json!({})),
+            ],
+        )
+        .unwrap();
+    // What a pmx of format 1 wrote: no cluster, no origin, no intents.
+    let mut v = serde_json::to_value(source.pull().unwrap()).unwrap();
+    v["format_version"] = 1.into();
+    v["schema_version"] = 1.into();
+    v.as_object_mut().unwrap().remove("intents");
+    for list in ["resources", "snapshots"] {
+        for item in v[list].as_array_mut().unwrap() {
+            let item = item.as_object_mut().unwrap();
+            assert!(item.remove("origin").is_some(), "format 2 writes the origin");
+            item.remove("cluster");
+        }
+    }
+    let old = StateExport::from_json(&v.to_string(), "old.json").unwrap();
+    let origins: Vec<(String, Origin)> = old.resources.iter().map(|r| (r.address.to_string(), r.origin)).collect();
+    assert_eq!(
+        origins,
+        [
+            ("vm.discovered[7]".to_string(), Origin::Discovered),
+            ("vm.web[0]".to_string(), Origin::Managed),
+            ("data.node.pve1".to_string(), Origin::Data),
+        ]
+    );
+    let mut target = db.open("target");
+    target.push(&old, false).unwrap();
+    assert_eq!(target.get(&addr("vm.discovered[7]")).unwrap().unwrap().origin, Origin::Discovered);
+    assert_eq!(target.snapshots(&addr("data.node.pve1")).unwrap()[0].origin, Origin::Data);
+    // A format this pmx does not know yet is refused.
+    v["format_version"] = 3.into();
+    assert!(StateExport::from_json(&v.to_string(), "new.json").is_err());
+}
+
+fn vmids_are_per_cluster(db: &TestDb) {
+    let mut store = db.open("default");
+    let guest = |a: &str, kind: ResourceKind, cluster: &str, vmid: u32| {
+        Change::new(ChangeType::Created, kind, addr(a), serde_json::json!({})).cluster(cluster).vmid(vmid)
+    };
+    store
+        .commit_changes(
+            None,
+            vec![
+                guest("vm.a", ResourceKind::Vm, "proxmox", 100),
+                guest("vm.b", ResourceKind::Vm, "proxmox.dc2", 100),
+                guest("container.c", ResourceKind::Container, "proxmox.dc2", 101),
+            ],
+        )
+        .unwrap();
+    let find = |s: &mut Store, cluster: &str, kind: ResourceKind, vmid: u32| {
+        s.find_by_vmid_in_cluster(cluster, kind, vmid).unwrap().map(|r| r.address.to_string())
+    };
+    assert_eq!(find(&mut store, "proxmox", ResourceKind::Vm, 100).as_deref(), Some("vm.a"));
+    assert_eq!(find(&mut store, "proxmox.dc2", ResourceKind::Vm, 100).as_deref(), Some("vm.b"));
+    assert_eq!(find(&mut store, "proxmox.dc3", ResourceKind::Vm, 100), None);
+    assert_eq!(find(&mut store, "proxmox.dc2", ResourceKind::Vm, 101), None, "101 is a container");
+    assert_eq!(find(&mut store, "proxmox.dc2", ResourceKind::Container, 101).as_deref(), Some("container.c"));
+    assert_eq!(store.vms().find_by_vmid_in_cluster("proxmox.dc2", 100).unwrap().unwrap().address, addr("vm.b"));
+
+    // One guest per (cluster, vmid): a second address claiming it is refused, naming the holder,
+    // and nothing of the batch is written.
+    let serial = store.meta().unwrap().serial;
+    let err = store
+        .commit_changes(
+            None,
+            vec![
+                guest("vm.ok", ResourceKind::Vm, "proxmox", 200),
+                guest("container.x", ResourceKind::Container, "proxmox", 100),
+            ],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StateError::InvalidChange(_)), "{err}");
+    assert!(err.to_string().contains("vm.a") && err.to_string().contains("vmid 100 on cluster proxmox"), "{err}");
+    assert_eq!(store.meta().unwrap().serial, serial);
+    assert!(store.get(&addr("vm.ok")).unwrap().is_none());
+    let err = store
+        .commit_changes(
+            None,
+            vec![guest("vm.p", ResourceKind::Vm, "proxmox", 300), guest("vm.q", ResourceKind::Vm, "proxmox", 300)],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("both claim vmid 300"), "{err}");
+    // Handing a guest over in one commit is fine: forget the discovered address, import it.
+    store
+        .commit_changes(
+            None,
+            vec![Change::new(
+                ChangeType::Discovered,
+                ResourceKind::Vm,
+                addr("vm.discovered[400]"),
+                serde_json::json!({}),
+            )
+            .cluster("proxmox")
+            .vmid(400)],
+        )
+        .unwrap();
+    store
+        .commit_changes(
+            None,
+            vec![
+                Change::new(
+                    ChangeType::Forgotten,
+                    ResourceKind::Vm,
+                    addr("vm.discovered[400]"),
+                    serde_json::Value::Null,
+                ),
+                guest("vm.adopted", ResourceKind::Vm, "proxmox", 400),
+            ],
+        )
+        .unwrap();
+    assert_eq!(find(&mut store, "proxmox", ResourceKind::Vm, 400).as_deref(), Some("vm.adopted"));
+    // An update of the holder itself is not a conflict.
+    store
+        .commit_changes(
+            None,
+            vec![guest("vm.a", ResourceKind::Vm, "proxmox", 100)]
+                .into_iter()
+                .map(|mut c| {
+                    c.change = ChangeType::Updated;
+                    c
+                })
+                .collect(),
+        )
+        .unwrap();
+
+    // Reservations skip only the vmids this workspace uses on that cluster.
+    let ttl = Duration::from_secs(60);
+    assert_eq!(store.reserve_vmid("proxmox", &addr("vm.n1"), 100..110, ttl).unwrap(), 101);
+    assert_eq!(store.reserve_vmid("proxmox.dc2", &addr("vm.n2"), 100..110, ttl).unwrap(), 102);
+    assert_eq!(store.reserve_vmid("proxmox.dc3", &addr("vm.n3"), 100..110, ttl).unwrap(), 100);
+    // A resource without a cluster (recorded before schema 2) blocks its vmid everywhere.
+    store.commit_changes(None, vec![vm_change(ChangeType::Created, 0)]).unwrap(); // vmid 1000, no cluster
+    assert_eq!(store.reserve_vmid("proxmox.dc3", &addr("vm.n4"), 1000..1002, ttl).unwrap(), 1001);
+    assert_eq!(find(&mut store, "proxmox.dc3", ResourceKind::Vm, 1000).as_deref(), Some("vm.web[0]"));
+    // ... but a resource of the cluster asked for comes first.
+    store.commit_changes(None, vec![guest("vm.dc3", ResourceKind::Vm, "proxmox.dc3", 1000)]).unwrap();
+    assert_eq!(find(&mut store, "proxmox.dc3", ResourceKind::Vm, 1000).as_deref(), Some("vm.dc3"));
+}
+
+fn intents_lifecycle(db: &TestDb) {
+    let mut store = db.open("default");
+    let run = store.begin_run(RunKind::Apply, "pmx apply").unwrap();
+    let web = addr("vm.web[0]");
+    let detail = serde_json::json!({"template": 9000, "full": true});
+    let id =
+        store.begin_intent(Some(run), &web, "proxmox.dc2", "clone", Some(105), Some("pve2"), detail.clone()).unwrap();
+    assert_eq!(id.len(), 36, "a uuid: {id}");
+    let open = store.open_intents().unwrap();
+    assert_eq!(open.len(), 1);
+    let i = &open[0];
+    assert_eq!((i.id.as_str(), i.state, i.run_id), (id.as_str(), IntentState::Pending, Some(run)));
+    assert_eq!((&i.address, i.cluster.as_str(), i.action.as_str()), (&web, "proxmox.dc2", "clone"));
+    assert_eq!((i.vmid, i.node.as_deref(), i.upid.as_deref()), (Some(105), Some("pve2"), None));
+    assert_eq!(i.detail, detail);
+
+    let upid = "UPID:pve2:0000A1B2:0001C3D4:6745A0B1:qmclone:9000:root@pam:";
+    store.intent_started(&id, upid).unwrap();
+    let i = store.intent(&id).unwrap().unwrap();
+    assert_eq!((i.state, i.upid.as_deref()), (IntentState::Started, Some(upid)));
+    assert!(i.updated_at >= i.created_at);
+    assert_eq!(store.open_intents().unwrap().len(), 1, "started is still open");
+    // A retried write gets its new UPID.
+    store.intent_started(&id, "UPID:pve2:retry").unwrap();
+    assert_eq!(store.intent(&id).unwrap().unwrap().upid.as_deref(), Some("UPID:pve2:retry"));
+
+    store.finish_intent(&id).unwrap();
+    assert!(store.open_intents().unwrap().is_empty());
+    let i = store.intent(&id).unwrap().unwrap();
+    assert_eq!((i.state, i.upid.as_deref()), (IntentState::Done, Some("UPID:pve2:retry")), "the UPID stays");
+    store.finish_intent(&id).unwrap(); // closing twice is harmless
+    let err = store.intent_started(&id, "UPID:late").unwrap_err();
+    assert!(err.to_string().contains("is done"), "{err}");
+    assert!(store.abandon_intent(&id, "nope").is_err(), "a done intent is not abandoned");
+
+    // Abandoned, with why; open ones come oldest first; other workspaces see none of them.
+    let a = store.begin_intent(None, &addr("vm.db"), "proxmox", "create", None, None, serde_json::Value::Null).unwrap();
+    let b = store
+        .begin_intent(None, &addr("vm.cache"), "proxmox", "delete", Some(300), Some("pve1"), serde_json::json!({}))
+        .unwrap();
+    let c = store
+        .begin_intent(None, &addr("vm.app"), "proxmox", "start", Some(301), Some("pve1"), serde_json::json!({}))
+        .unwrap();
+    let ids: Vec<String> = store.open_intents().unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(ids, [a.clone(), b.clone(), c.clone()]);
+    store.abandon_intent(&b, "task failed: can't lock file").unwrap();
+    let i = store.intent(&b).unwrap().unwrap();
+    assert_eq!((i.state, i.reason.as_deref()), (IntentState::Abandoned, Some("task failed: can't lock file")));
+    assert!(store.finish_intent(&b).is_err(), "an abandoned intent is not finished");
+    assert!(store.open_intents().unwrap().iter().all(|i| i.id != b));
+    assert_eq!(store.intent(&a).unwrap().unwrap().detail, serde_json::Value::Null);
+    assert!(db.open("other").open_intents().unwrap().is_empty());
+    let err = db.open("other").finish_intent(&a).unwrap_err();
+    assert!(err.to_string().contains("no intent"), "{err}");
+    assert!(store.begin_intent(None, &web, "proxmox", "", None, None, serde_json::Value::Null).is_err());
+    assert_eq!(store.intents().unwrap().len(), 4);
+}
+
+fn open_intents_survive_a_crash(db: &TestDb) {
+    let (pending, started) = {
+        let mut store = db.open("default");
+        let done = store
+            .begin_intent(None, &addr("vm.a"), "proxmox", "create", Some(100), Some("pve1"), serde_json::json!({}))
+            .unwrap();
+        store.finish_intent(&done).unwrap();
+        let pending = store
+            .begin_intent(None, &addr("vm.b"), "proxmox", "create", Some(101), Some("pve1"), serde_json::json!({}))
+            .unwrap();
+        let started = store
+            .begin_intent(None, &addr("vm.c"), "proxmox", "update", Some(102), Some("pve1"), serde_json::json!({}))
+            .unwrap();
+        store.intent_started(&started, "UPID:pve1:c").unwrap();
+        // The process dies here: no clean close, nothing finished.
+        std::mem::forget(store);
+        (pending, started)
+    };
+    let mut next = db.open("default");
+    let open = next.open_intents().unwrap();
+    let seen: Vec<(&str, IntentState, Option<&str>)> =
+        open.iter().map(|i| (i.id.as_str(), i.state, i.upid.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [(pending.as_str(), IntentState::Pending, None), (started.as_str(), IntentState::Started, Some("UPID:pve1:c"))]
+    );
+    // Until recovery closes them, their vmids are not handed out again on that cluster.
+    let ttl = Duration::from_secs(60);
+    assert_eq!(next.reserve_vmid("proxmox", &addr("vm.d"), 100..110, ttl).unwrap(), 100, "a done intent's is free");
+    assert_eq!(next.reserve_vmid("proxmox", &addr("vm.e"), 100..110, ttl).unwrap(), 103);
+    assert_eq!(next.reserve_vmid("proxmox.dc2", &addr("vm.d"), 101..110, ttl).unwrap(), 101, "another cluster");
+    // Recovery closes them.
+    next.abandon_intent(&pending, "the guest does not exist: the create never happened").unwrap();
+    next.finish_intent(&started).unwrap();
+    assert!(next.open_intents().unwrap().is_empty());
+}
+
+fn prune_and_export_cover_intents(db: &TestDb) {
+    let mut store = db.open("default");
+    let run = store.begin_run(RunKind::Apply, "pmx apply").unwrap();
+    let mut closed = Vec::new();
+    for i in 0..3 {
+        let id = store
+            .begin_intent(Some(run), &addr("vm.a"), "proxmox", "update", Some(100), None, serde_json::json!({"i": i}))
+            .unwrap();
+        store.finish_intent(&id).unwrap();
+        closed.push(id);
+    }
+    let open = store
+        .begin_intent(Some(run), &addr("vm.b"), "proxmox", "create", Some(101), None, serde_json::json!({}))
+        .unwrap();
+
+    // Pull and push carry the journal (open ones matter most: recovery needs them).
+    let export = store.pull().unwrap();
+    assert_eq!(export.intents.len(), 4);
+    let mut copy = db.open("copy");
+    let report =
+        copy.push(&StateExport::from_json(&serde_json::to_string(&export).unwrap(), "t").unwrap(), false).unwrap();
+    assert_eq!(report.intents, 4);
+    let copied = copy.open_intents().unwrap();
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].id, open);
+    assert_eq!(copied[0].run_id, Some(copy.runs(1).unwrap()[0].id), "the run id follows the copied run");
+
+    // keep 1 per address: the two older closed intents of vm.a go, never the open one.
+    let dry = store.prune(RetentionPolicy { keep_last: Some(1), max_age: None }, true).unwrap();
+    assert_eq!(dry.intents_deleted, 2);
+    assert_eq!(store.intents().unwrap().len(), 4, "a dry run deletes nothing");
+    let report = store.prune(RetentionPolicy { keep_last: Some(1), max_age: None }, false).unwrap();
+    assert_eq!(report.intents_deleted, 2);
+    let left: Vec<String> = store.intents().unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(left, [closed[2].clone(), open.clone()]);
+    let report = store.prune(RetentionPolicy { keep_last: None, max_age: Some(Duration::ZERO) }, false).unwrap();
+    assert_eq!(report.intents_deleted, 1);
+    let left: Vec<String> = store.intents().unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(left, [open], "open intents are never pruned");
 }
