@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod lsp;
 pub mod proxmox;
 pub mod refresh;
 pub mod render;

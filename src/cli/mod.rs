@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod fmt;
 mod graph;
 mod init;
+mod lsp;
 mod refresh;
 mod schema;
 mod sim;
@@ -78,6 +79,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Inspect and manage the state store.
     State(state::StateArgs),
+    /// Run the language server for editors (over stdio; see docs/editor.md).
+    Lsp(lsp::LspArgs),
     /// Print the version.
     Version,
 }
@@ -254,6 +257,7 @@ pub fn main() -> ExitCode {
         Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),
+        Command::Lsp(a) => lsp::run(a, &g),
         Command::Version => version::run(&g),
     };
     match result {
