@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lsp_types::Url;
 
@@ -88,12 +89,25 @@ pub fn symbol_of(reference: &Reference) -> Option<(Symbol, usize)> {
 #[derive(Debug)]
 pub struct Folder {
     pub dir: PathBuf,
-    pub files: Vec<SourceText>,
+    pub files: Vec<Arc<SourceText>>,
+}
+
+/// Outlines already read, by path: a file whose text has not changed is not read again (a
+/// request in a folder of 10,000 blocks then costs reading the files, not outlining them).
+#[derive(Debug, Default)]
+pub struct Cache {
+    files: HashMap<PathBuf, Arc<SourceText>>,
 }
 
 impl Folder {
     /// The folder's `*.pmx` files, each from its buffer when open, else from disk.
     pub fn load(dir: &Path, buffers: &HashMap<PathBuf, String>) -> Folder {
+        Folder::load_cached(dir, buffers, &mut Cache::default())
+    }
+
+    /// [`Folder::load`], reusing the outlines in `cache` of files whose text is unchanged.
+    pub fn load_cached(dir: &Path, buffers: &HashMap<PathBuf, String>, cache: &mut Cache) -> Folder {
+        cache.files.retain(|p, _| p.parent() != Some(dir) || p.exists() || buffers.contains_key(p));
         let mut paths = crate::config::config_files(dir).unwrap_or_default();
         paths.extend(buffers.keys().filter(|p| p.parent() == Some(dir)).cloned());
         paths.sort();
@@ -105,7 +119,12 @@ impl Folder {
                     Some(text) => text.clone(),
                     None => std::fs::read_to_string(&path).ok()?,
                 };
-                SourceText::new(path, text)
+                if let Some(known) = cache.files.get(&path).filter(|k| k.text == text) {
+                    return Some(known.clone());
+                }
+                let source = Arc::new(SourceText::new(path.clone(), text)?);
+                cache.files.insert(path, source.clone());
+                Some(source)
             })
             .collect();
         Folder { dir: dir.to_path_buf(), files }

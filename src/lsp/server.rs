@@ -24,7 +24,7 @@ use lsp_types::{
 use super::completion::{self, Options};
 use super::diagnostics::{Checker, Worker};
 use super::documents::{path_of, Documents};
-use super::index::Folder;
+use super::index::{Cache, Folder};
 use super::position::{Encoding, LineIndex};
 
 /// Why the server stopped other than by `shutdown` then `exit`.
@@ -64,6 +64,7 @@ pub fn serve(connection: &Connection, check: Checker) -> Result<(), Error> {
         encoding,
         snippets,
         diagnostics: Worker::start(connection.sender.clone(), check, encoding),
+        cache: Default::default(),
     };
     if watch {
         server.watch_files();
@@ -138,6 +139,7 @@ struct Server {
     encoding: Encoding,
     snippets: bool,
     diagnostics: Worker,
+    cache: std::cell::RefCell<Cache>,
 }
 
 /// A request's failure: the JSON-RPC error code and message.
@@ -221,7 +223,7 @@ impl Server {
                 buffers.insert(path.clone(), text);
             }
         }
-        let folder = Folder::load(&dir, &buffers);
+        let folder = Folder::load_cached(&dir, &buffers, &mut self.cache.borrow_mut());
         let file =
             folder.file(&path).ok_or_else(|| (ErrorCode::InvalidParams, format!("cannot read {}", path.display())))?;
         Ok((folder, file))
