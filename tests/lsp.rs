@@ -281,3 +281,53 @@ fn diagnostics_are_those_of_pmx_validate_on_every_broken_case() {
     }
     assert!(client.shutdown().success());
 }
+
+/// Neovim's own LSP client, headless, against the real server: an independent client that
+/// frames, orders and syncs (incrementally) the way an editor in use does. Skipped, saying so,
+/// where Neovim is not installed (`apt-get install neovim`).
+#[test]
+fn a_headless_neovim_session() {
+    let Ok(version) = Command::new("nvim").arg("--version").output() else {
+        eprintln!("skipped: nvim is not installed (apt-get install neovim), so no Neovim session was run");
+        return;
+    };
+    assert!(version.status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path().canonicalize().expect("canonical");
+    std::fs::write(dir.join("pools.pmx"), POOLS).expect("write");
+    let main = dir.join("main.pmx");
+    std::fs::write(&main, BROKEN).expect("write");
+    let out = dir.join("nvim-out.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/nvim_session.lua");
+    let hover = find(BROKEN, "cores =", 2);
+    let complete = find(BROKEN, "var.cores", 4);
+    let nmae_line = find(BROKEN, "nmae", 0)["line"].as_u64().expect("line");
+    let mut child = Command::new("nvim")
+        .args(["--headless", "--clean", "-n", "-i", "NONE", "-c"])
+        .arg(format!("luafile {}", script.display()))
+        .env("PMX_BIN", env!("CARGO_BIN_EXE_pmx"))
+        .env("PMX_LOG", "off")
+        .env("PMX_FILE", &main)
+        .env("PMX_OUT", &out)
+        .env("PMX_HOVER_LINE", hover["line"].to_string())
+        .env("PMX_HOVER_COL", hover["character"].to_string())
+        .env("PMX_COMPLETE_LINE", complete["line"].to_string())
+        .env("PMX_COMPLETE_COL", complete["character"].to_string())
+        .env("PMX_FIX_LINE", nmae_line.to_string())
+        .env("PMX_FIX_TEXT", "  name = \"web\"\n  pool = pool.web.id")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("nvim starts");
+    let status = wait(&mut child);
+    assert!(status.success(), "nvim: {status:?}");
+    let seen: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("the session wrote its findings")).expect("JSON");
+    assert_eq!(seen["diagnostics_arrived"], true, "{seen}");
+    let diags = seen["diagnostics"].as_array().expect("diagnostics");
+    let nmae = diags.iter().find(|d| d["message"].as_str().is_some_and(|m| m.contains("nmae"))).expect("nmae");
+    assert_eq!((nmae["lnum"].as_u64(), nmae["col"].as_u64()), (Some(nmae_line), Some(2)), "{seen}");
+    assert!(seen["hover"].as_str().unwrap_or("").contains("reboots the guest"), "{seen}");
+    assert_eq!(seen["completion"], json!(["cores"]), "{seen}");
+    assert_eq!(seen["cleared"], true, "the fix clears the diagnostics: {seen}");
+    assert_eq!(seen["exit_code"], 0, "the server exits cleanly when Neovim stops it: {seen}");
+}

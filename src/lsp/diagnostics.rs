@@ -110,7 +110,16 @@ pub fn per_file(
     check: Checker,
     encoding: Encoding,
 ) -> HashMap<Url, Vec<lsp_types::Diagnostic>> {
-    let (diags, files) = crate::config::overlay::with(buffers, || (check(dir), crate::config::config_files(dir)));
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::config::overlay::with(buffers, || (check(dir), crate::config::config_files(dir)))
+    }));
+    // A bug in a check must not end diagnostics for the rest of the session: it becomes one.
+    let (diags, files) = checked.unwrap_or_else(|panic| {
+        let what =
+            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        let message = format!("internal error while checking: {}", what.unwrap_or_else(|| "a panic".into()));
+        (Diagnostic::error(message).with_code("pmx::lsp::internal").into(), crate::config::config_files(dir))
+    });
     let files = files.unwrap_or_default();
     let mut out: HashMap<Url, Vec<lsp_types::Diagnostic>> =
         files.iter().filter_map(|p| Url::from_file_path(p).ok()).map(|u| (u, Vec::new())).collect();

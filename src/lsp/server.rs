@@ -87,7 +87,12 @@ pub fn serve(connection: &Connection, check: Checker) -> Result<(), Error> {
                 if connection.handle_shutdown(&req).map_err(|e| e.to_string())? {
                     return Ok(());
                 }
-                let response = server.request(req);
+                let id = req.id.clone();
+                // A bug in one handler answers that request with an error; the server goes on.
+                let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.request(req)))
+                    .unwrap_or_else(|_| {
+                        Response::new_err(id, ErrorCode::InternalError as i32, "internal error".into())
+                    });
                 if server.out.send(response.into()).is_err() {
                     return Err("the client went away".into());
                 }
