@@ -9,6 +9,7 @@ mod apply;
 mod fmt;
 mod graph;
 mod init;
+mod lsp;
 mod plan;
 mod refresh;
 mod schema;
@@ -84,6 +85,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Inspect and manage the state store.
     State(state::StateArgs),
+    /// Run the language server for editors (over stdio; see docs/editor.md).
+    Lsp(lsp::LspArgs),
     /// Print the version.
     Version,
 }
@@ -268,6 +271,7 @@ pub fn main() -> ExitCode {
         Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),
+        Command::Lsp(a) => lsp::run(a, &g),
         Command::Version => version::run(&g),
     };
     match result {

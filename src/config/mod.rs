@@ -30,6 +30,7 @@ pub mod eval;
 pub mod format;
 pub mod functions;
 pub mod model;
+pub mod overlay;
 pub mod suggest;
 pub mod syntax;
 pub mod types;
@@ -81,6 +82,12 @@ pub fn config_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .map(|e| e.path())
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == FILE_EXTENSION))
         .collect();
+    // Unsaved editor buffers (`pmx lsp`) count as files of their folder.
+    for unsaved in overlay::files_in(dir) {
+        if !files.contains(&unsaved) {
+            files.push(unsaved);
+        }
+    }
     files.sort();
     Ok(files)
 }

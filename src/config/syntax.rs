@@ -47,6 +47,9 @@ pub fn parse_source(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Diagnost
 
 /// Reads and parses a file; `display_name` is what diagnostics show.
 pub fn parse_file(path: &Path, display_name: &str) -> Result<ParsedFile, Box<Diagnostic>> {
+    if let Some(text) = super::overlay::text_of(path) {
+        return parse_source(&SourceFile::new(path, display_name, text));
+    }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => parse_source(&SourceFile::new(path, display_name, text)),
