@@ -15,3 +15,6 @@ mod planfile;
 
 #[path = "plan/perpetual.rs"]
 mod perpetual;
+
+#[path = "plan/crash.rs"]
+mod crash;

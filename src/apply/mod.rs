@@ -7,6 +7,7 @@
 
 pub mod journal;
 pub mod ops;
+pub mod recover;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -152,6 +152,14 @@ fn created_type(ctx: &Ctx, address: &crate::addr::ResourceAddress) -> ChangeType
 }
 
 fn commit(ctx: &Ctx, change: Change) -> OpResult<()> {
+    let cluster = ctx
+        .plan
+        .resource_changes
+        .iter()
+        .find(|r| r.address == change.address.to_string())
+        .map(|r| r.provider.clone())
+        .unwrap_or_else(|| "proxmox".into());
+    let change = change.cluster(cluster).origin(crate::state::Origin::Managed);
     let mut s = ctx.store.lock().map_err(|_| "state store lock poisoned".to_string())?;
     s.commit_changes(Some(ctx.run), vec![change])
         .map(|_| ())
@@ -371,7 +379,14 @@ async fn guest_create(
         if let Some(pool) = pool {
             p = p.set("pool", pool);
         }
-        let intent = journal.begin(&addr, &rc.provider, "clone", Some(vmid), Some(&node), json!({"source": source}))?;
+        let intent = journal.begin(
+            &addr,
+            &rc.provider,
+            "clone",
+            Some(vmid),
+            Some(&node),
+            json!({"source": source, "name": str_of(desired, name_key)}),
+        )?;
         let permit = ctx.clone_permit(&rc.provider, source).await;
         let mut cloned_on = node.clone();
         let first = client.clone_guest(&source_node, &kind, source, vmid, &p).await;
@@ -424,7 +439,14 @@ async fn guest_create(
         if let Some(pool) = pool {
             p = p.set("pool", pool);
         }
-        let intent = journal.begin(&addr, &rc.provider, "create", Some(vmid), Some(&node), json!({}))?;
+        let intent = journal.begin(
+            &addr,
+            &rc.provider,
+            "create",
+            Some(vmid),
+            Some(&node),
+            json!({"name": str_of(desired, name_key)}),
+        )?;
         let upid = match client.create_guest(&node, &kind, vmid, &p).await {
             Ok(u) => u,
             Err(e) => {

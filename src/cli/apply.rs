@@ -128,6 +128,15 @@ fn execute(
     store.lock(command, state.lock_timeout)?;
     let endpoints = project.clients()?;
     let runtime = crate::operation::runtime()?;
+    if let Err(e) = crate::operation::plan::settle_open_intents(&mut store, &endpoints, &runtime) {
+        return match e {
+            PlanError::Other(e) => Err(e),
+            PlanError::Diagnostics(d) => {
+                report_diagnostics(g, &d);
+                Err(miette!("recovery failed"))
+            }
+        };
+    }
     let plan = match unverified {
         Some(u) => {
             let meta = store.meta()?;

@@ -38,7 +38,7 @@ fn decodes_property_strings_flags_and_slots_into_the_schema_shape() {
         d["network"]["net0"],
         json!({"model": "virtio", "bridge": "vmbr0", "tag": 20, "mac": "BC:24:11:2C:6F:7F"})
     );
-    assert_eq!(d["disk"]["scsi0"], json!({"storage": "local-lvm", "size": "8G", "discard": true}));
+    assert_eq!(d["disk"]["scsi0"], json!({"storage": "local-lvm", "size": "8G", "format": "raw", "discard": true}));
     assert_eq!(d["disk"].as_object().unwrap().len(), 1, "CD-ROMs and the cloud-init drive are not disks");
     assert_eq!(d["cdrom"]["ide0"]["iso"], json!("local:iso/x.iso"));
     assert_eq!(d["cloud_init"]["ssh_keys"], json!(["ssh-ed25519 AAAA me", "ssh-rsa BBBB you"]));

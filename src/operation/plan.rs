@@ -77,6 +77,7 @@ pub fn make(
     req: &PlanRequest,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(Plan, HashMap<String, ClusterView>), PlanError> {
+    settle_open_intents(store, endpoints, runtime)?;
     let meta = store.meta()?;
     let key = store.plan_key()?;
     let stored = store.find_all(None)?;
@@ -86,4 +87,39 @@ pub fn make(
     let mut plan = plan::decide(project, &stored, &views, &meta, &key, req).map_err(PlanError::Diagnostics)?;
     plan.endpoints = endpoints.iter().map(|(k, e)| (k.clone(), e.url.clone())).collect();
     Ok((plan, views))
+}
+
+/// Settles what a killed apply left half done (see `apply::recover`), when no other pmx holds
+/// the workspace: open intents of a running apply are not half done. Says what it did on stderr.
+pub fn settle_open_intents(
+    store: &mut Store,
+    endpoints: &IndexMap<String, Endpoint>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), PlanError> {
+    if store.open_intents()?.is_empty() {
+        return Ok(());
+    }
+    let held = store.held_lock().is_some();
+    if !held && store.lock("pmx recovery", std::time::Duration::ZERO).is_err() {
+        eprintln!("Note: another pmx holds the workspace; its unfinished changes are left to it.");
+        return Ok(());
+    }
+    let result = crate::apply::recover::recover(store, endpoints, runtime);
+    if !held {
+        let _ = store.unlock();
+    }
+    let r = result.map_err(|e| PlanError::Other(miette!("cannot settle what an interrupted apply left: {e}")))?;
+    for a in &r.adopted {
+        eprintln!("Recovered: {a} was created by an interrupted apply; it is now recorded in state.");
+    }
+    for a in &r.freed {
+        eprintln!("Recovered: {a} was never created by an interrupted apply; its vmid reservation is freed.");
+    }
+    if !r.settled.is_empty() {
+        eprintln!(
+            "Recovered: {} unfinished change(s) of an interrupted apply; this plan reads them again.",
+            r.settled.len()
+        );
+    }
+    Ok(())
 }

@@ -71,8 +71,10 @@ impl Bookkeeping {
         stored.attributes.get(PMX_META).and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default()
     }
 
+    /// Managed by pmx (created, imported or adopted by it), as opposed to seen by refresh only:
+    /// only these are ever planned for destruction.
     pub fn is_managed(stored: &StoredResource) -> bool {
-        Bookkeeping::of(stored).origin == "managed"
+        stored.origin == crate::state::Origin::Managed && Bookkeeping::of(stored).origin == "managed"
     }
 }
 
@@ -117,6 +119,9 @@ pub async fn read(
 }
 
 fn provider_of(s: &StoredResource) -> String {
+    if let Some(c) = &s.cluster {
+        return c.clone();
+    }
     let p = Bookkeeping::of(s).provider;
     if p.is_empty() {
         "proxmox".into()

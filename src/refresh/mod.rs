@@ -20,7 +20,7 @@ use serde_json::{json, Value as Json};
 use crate::addr::{ConfigAddress, InstanceKey, ResourceAddress};
 use crate::proxmox::models::{ClusterResource, GuestKind, ResourceKind as PveKind};
 use crate::proxmox::{Error as PveError, PveClient};
-use crate::state::{Change, ChangeType, Identity, ResourceKind, StoredResource};
+use crate::state::{Change, ChangeType, Identity, Origin, ResourceKind, StoredResource};
 
 /// How many guest configs are read at once (the client adds its own per-node limit).
 const CONFIG_READ_PARALLELISM: usize = 32;
@@ -211,11 +211,24 @@ pub fn reconcile(stored: &[StoredResource], live: Vec<LiveResource>) -> (Vec<Cha
                 "vmid_reused": reused_vmid,
             });
             summary.changed.push(l.address.clone());
-            changes.push(to_change(l, ChangeType::Discovered).payload(payload));
+            let (origin, cluster) = (s.origin, s.cluster.clone());
+            let mut c = to_change(l, ChangeType::Discovered).payload(payload).origin(origin);
+            if let Some(cl) = cluster {
+                c = c.cluster(cl);
+            }
+            changes.push(c);
         } else {
             seen.insert(l.address.clone());
             summary.discovered.push(l.address.clone());
-            changes.push(to_change(l, ChangeType::Discovered).payload(json!({"source": "refresh", "new": true})));
+            // What refresh finds is never pmx's to destroy: discovered (or data), until imported.
+            let origin =
+                if l.address.config.mode == crate::addr::Mode::Data { Origin::Data } else { Origin::Discovered };
+            changes.push(
+                to_change(l, ChangeType::Discovered)
+                    .payload(json!({"source": "refresh", "new": true}))
+                    .origin(origin)
+                    .cluster("proxmox"),
+            );
         }
     }
     for s in stored {
