@@ -18,3 +18,9 @@ mod perpetual;
 
 #[path = "plan/crash.rs"]
 mod crash;
+
+#[path = "plan/faults.rs"]
+mod faults;
+
+#[path = "state/support.rs"]
+mod pg;

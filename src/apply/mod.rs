@@ -104,6 +104,10 @@ impl ApplyReport {
     }
 }
 
+/// Tasks started again because they failed on a config lock, in this process (for the run's
+/// metrics).
+pub static LOCK_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Values known for each resource, as the graph takes them.
 type Known = HashMap<ResourceAddress, IndexMap<String, Value>>;
 

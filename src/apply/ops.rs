@@ -47,6 +47,53 @@ async fn run_task(
     client.wait(&upid).await.map(|_| ()).map_err(|e| pve(what, e))
 }
 
+/// Whether a task failed only because it could not take a config lock in time (PVE's
+/// `can't lock file ... got timeout`): it did nothing, so starting it again is safe.
+fn is_lock_timeout(e: &PveError) -> bool {
+    match e {
+        PveError::TaskFailed { exitstatus, .. } => {
+            exitstatus.contains("can't lock file") && exitstatus.contains("got timeout")
+        }
+        other => other.api().is_some_and(|a| a.is_lock_timeout()),
+    }
+}
+
+/// Starts a task with `start` and waits for it; a task that failed on a config lock is started
+/// again with backoff (up to 8 times), so a busy cluster slows an apply down instead of failing it.
+async fn retrying<F, Fut>(
+    client: &PveClient,
+    journal: &Journal,
+    intent: &super::journal::IntentId,
+    what: &str,
+    start: F,
+) -> OpResult<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<crate::proxmox::tasks::Upid, PveError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        let outcome = match start().await {
+            Ok(upid) => {
+                journal.started(intent, &upid.raw)?;
+                client.wait(&upid).await.map(|_| ())
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(e) if is_lock_timeout(&e) && attempt < 8 => {
+                attempt += 1;
+                super::LOCK_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let backoff = std::time::Duration::from_millis(200u64 << attempt.min(5));
+                let jitter = std::time::Duration::from_millis(rand::random::<u64>() % 200);
+                tokio::time::sleep(backoff + jitter).await;
+            }
+            Err(e) => return Err(pve(what, e)),
+        }
+    }
+}
+
 /// A guest as it is now: raw config, decoded, identity.
 pub struct Read {
     pub raw: Map<String, Json>,
@@ -388,29 +435,63 @@ async fn guest_create(
             json!({"source": source, "name": str_of(desired, name_key)}),
         )?;
         let permit = ctx.clone_permit(&rc.provider, source).await;
-        let mut cloned_on = node.clone();
-        let first = client.clone_guest(&source_node, &kind, source, vmid, &p).await;
         // PVE clones to another node only from shared storage. From local storage pmx clones on
         // the template's node and migrates the stopped clone with its disks, as people do by hand.
-        let first = match first {
-            Err(e)
-                if source_node != node && e.to_string().contains("uses local storage") && kind == GuestKind::Qemu =>
+        let local_only = {
+            let probe = client.clone_guest(&source_node, &kind, source, vmid, &p).await;
+            match probe {
+                Ok(upid) => {
+                    // The first attempt started: wait for it (and retry it on a lock timeout).
+                    let first = std::sync::Mutex::new(Some(upid));
+                    let what = format!("cloning {source} to {vmid}");
+                    let started = retrying(client, journal, &intent, &what, || {
+                        let taken = first.lock().ok().and_then(|mut f| f.take());
+                        let p = p.clone();
+                        let source_node = source_node.clone();
+                        let kind = kind.clone();
+                        async move {
+                            match taken {
+                                Some(u) => Ok(u),
+                                None => client.clone_guest(&source_node, &kind, source, vmid, &p).await,
+                            }
+                        }
+                    })
+                    .await;
+                    if let Err(e) = started {
+                        journal.abandon(&intent, &e);
+                        ctx.release_vmid(&rc.provider, vmid);
+                        return Err(e);
+                    }
+                    false
+                }
+                Err(e)
+                    if source_node != node
+                        && e.to_string().contains("uses local storage")
+                        && kind == GuestKind::Qemu =>
+                {
+                    true
+                }
+                Err(e) => {
+                    journal.abandon(&intent, &e.to_string());
+                    ctx.release_vmid(&rc.provider, vmid);
+                    return Err(pve(&format!("cloning {source} to {vmid}"), e));
+                }
+            }
+        };
+        let cloned_on = if local_only { source_node.clone() } else { node.clone() };
+        if local_only {
+            let local = Params(p.0.iter().filter(|(k, _)| k != "target").cloned().collect());
+            let what = format!("cloning {source} to {vmid} on {source_node}");
+            if let Err(e) = retrying(client, journal, &intent, &what, || {
+                client.clone_guest(&source_node, &kind, source, vmid, &local)
+            })
+            .await
             {
-                cloned_on = source_node.clone();
-                let local = Params(p.0.iter().filter(|(k, _)| k != "target").cloned().collect());
-                client.clone_guest(&source_node, &kind, source, vmid, &local).await
-            }
-            other => other,
-        };
-        let upid = match first {
-            Ok(u) => u,
-            Err(e) => {
-                journal.abandon(&intent, &e.to_string());
+                journal.abandon(&intent, &e);
                 ctx.release_vmid(&rc.provider, vmid);
-                return Err(pve(&format!("cloning {source} to {vmid}"), e));
+                return Err(e);
             }
-        };
-        run_task(client, journal, &intent, upid, &format!("cloning {source} to {vmid}")).await?;
+        }
         drop(permit);
         // Now the clone exists: record it at once, so a crash from here on leaves it tracked.
         let read = read_guest(client, rt, &cloned_on, vmid).await?;
@@ -420,11 +501,10 @@ async fn guest_create(
         let read = if cloned_on != node {
             let intent =
                 journal.begin(&addr, &rc.provider, "migrate", Some(vmid), Some(&cloned_on), json!({"target": node}))?;
-            let upid = client
-                .migrate_offline_with_local_disks(&cloned_on, vmid, &node)
-                .await
-                .map_err(|e| pve(&format!("migrating the clone {vmid} to {node}"), e))?;
-            run_task(client, journal, &intent, upid, &format!("migrating the clone {vmid} to {node}")).await?;
+            retrying(client, journal, &intent, &format!("migrating the clone {vmid} to {node}"), || {
+                client.migrate_offline_with_local_disks(&cloned_on, vmid, &node)
+            })
+            .await?;
             let read = read_guest(client, rt, &node, vmid).await?;
             commit(ctx, guest_change(ChangeType::Updated, rt, rc, &node, vmid, &read))?;
             journal.finish(&intent)?;
@@ -447,15 +527,13 @@ async fn guest_create(
             Some(&node),
             json!({"name": str_of(desired, name_key)}),
         )?;
-        let upid = match client.create_guest(&node, &kind, vmid, &p).await {
-            Ok(u) => u,
-            Err(e) => {
-                journal.abandon(&intent, &e.to_string());
-                ctx.release_vmid(&rc.provider, vmid);
-                return Err(pve(&format!("creating {} {vmid}", rt.name), e));
-            }
-        };
-        run_task(client, journal, &intent, upid, &format!("creating {} {vmid}", rt.name)).await?;
+        let what = format!("creating {} {vmid}", rt.name);
+        if let Err(e) = retrying(client, journal, &intent, &what, || client.create_guest(&node, &kind, vmid, &p)).await
+        {
+            journal.abandon(&intent, &e);
+            ctx.release_vmid(&rc.provider, vmid);
+            return Err(e);
+        }
         let read = read_guest(client, rt, &node, vmid).await?;
         commit(ctx, guest_change(created_type(ctx, &addr), rt, rc, &node, vmid, &read))?;
         journal.finish(&intent)?;
@@ -510,10 +588,14 @@ async fn power_to(
     let addr: crate::addr::ResourceAddress = rc.address.parse().expect("address");
     let action = if want { "start" } else { "shutdown" };
     let intent = journal.begin(&addr, &rc.provider, action, Some(vmid), Some(node), json!({}))?;
-    let upid =
-        if want { client.start(node, &kind, vmid).await } else { client.shutdown(node, &kind, vmid, Some(120)).await }
-            .map_err(|e| pve(&format!("{action} of {vmid}"), e))?;
-    run_task(client, journal, &intent, upid, &format!("{action} of {vmid}")).await?;
+    retrying(client, journal, &intent, &format!("{action} of {vmid}"), || async {
+        if want {
+            client.start(node, &kind, vmid).await
+        } else {
+            client.shutdown(node, &kind, vmid, Some(120)).await
+        }
+    })
+    .await?;
     let read = read_guest(client, rt, node, vmid).await?;
     commit(ctx, guest_change(ChangeType::Updated, rt, rc, node, vmid, &read))?;
     journal.finish(&intent)?;
@@ -546,11 +628,10 @@ async fn apply_changes(
         if (needs_stop || needs_reboot) && read.running { Some(ctx.disruption_permit().await) } else { None };
     if needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "shutdown", Some(vmid), Some(&node), json!({}))?;
-        let upid = client
-            .shutdown(&node, &kind, vmid, Some(120))
-            .await
-            .map_err(|e| pve(&format!("shutting {vmid} down"), e))?;
-        run_task(client, journal, &intent, upid, &format!("shutting {vmid} down")).await?;
+        retrying(client, journal, &intent, &format!("shutting {vmid} down"), || {
+            client.shutdown(&node, &kind, vmid, Some(120))
+        })
+        .await?;
         journal.finish(&intent)?;
     }
     // Config: one PUT with every config change, sent with the digest seen at plan time.
@@ -625,11 +706,10 @@ async fn apply_changes(
                     Some(&node),
                     json!({"disk": disk, "storage": storage}),
                 )?;
-                let upid = client
-                    .move_disk(&node, &kind, vmid, &disk, storage, true)
-                    .await
-                    .map_err(|e| pve(&format!("moving {disk} of {vmid}"), e))?;
-                run_task(client, journal, &intent, upid, &format!("moving {disk} of {vmid}")).await?;
+                retrying(client, journal, &intent, &format!("moving {disk} of {vmid}"), || {
+                    client.move_disk(&node, &kind, vmid, &disk, storage, true)
+                })
+                .await?;
                 journal.finish(&intent)?;
             }
             Via::Pool => {
@@ -668,11 +748,10 @@ async fn apply_changes(
                     json!({"target": target}),
                 )?;
                 let online = read.running && !needs_stop;
-                let upid = client
-                    .migrate(&node, &kind, vmid, &target, online)
-                    .await
-                    .map_err(|e| pve(&format!("migrating {vmid} to {target}"), e))?;
-                run_task(client, journal, &intent, upid, &format!("migrating {vmid} to {target}")).await?;
+                retrying(client, journal, &intent, &format!("migrating {vmid} to {target}"), || {
+                    client.migrate(&node, &kind, vmid, &target, online)
+                })
+                .await?;
                 journal.finish(&intent)?;
                 node = target;
             }
@@ -682,15 +761,13 @@ async fn apply_changes(
     read = read_guest(client, rt, &node, vmid).await?;
     if needs_reboot && read.running && !needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "reboot", Some(vmid), Some(&node), json!({}))?;
-        let upid = client.reboot(&node, &kind, vmid).await.map_err(|e| pve(&format!("rebooting {vmid}"), e))?;
-        run_task(client, journal, &intent, upid, &format!("rebooting {vmid}")).await?;
+        retrying(client, journal, &intent, &format!("rebooting {vmid}"), || client.reboot(&node, &kind, vmid)).await?;
         journal.finish(&intent)?;
         read = read_guest(client, rt, &node, vmid).await?;
     }
     if needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "start", Some(vmid), Some(&node), json!({}))?;
-        let upid = client.start(&node, &kind, vmid).await.map_err(|e| pve(&format!("starting {vmid}"), e))?;
-        run_task(client, journal, &intent, upid, &format!("starting {vmid}")).await?;
+        retrying(client, journal, &intent, &format!("starting {vmid}"), || client.start(&node, &kind, vmid)).await?;
         journal.finish(&intent)?;
         read = read_guest(client, rt, &node, vmid).await?;
     }
@@ -763,13 +840,12 @@ async fn guest_delete(
     }
     if running {
         let intent = journal.begin(&addr, &rc.provider, "stop", Some(vmid), Some(&node), json!({}))?;
-        let upid = client.stop(&node, &kind, vmid).await.map_err(|e| pve(&format!("stopping {vmid}"), e))?;
-        run_task(client, journal, &intent, upid, &format!("stopping {vmid}")).await?;
+        retrying(client, journal, &intent, &format!("stopping {vmid}"), || client.stop(&node, &kind, vmid)).await?;
         journal.finish(&intent)?;
     }
     let intent = journal.begin(&addr, &rc.provider, "delete", Some(vmid), Some(&node), json!({}))?;
-    let upid = client.delete_guest(&node, &kind, vmid, true).await.map_err(|e| pve(&format!("deleting {vmid}"), e))?;
-    run_task(client, journal, &intent, upid, &format!("deleting {vmid}")).await?;
+    retrying(client, journal, &intent, &format!("deleting {vmid}"), || client.delete_guest(&node, &kind, vmid, true))
+        .await?;
     // A replacement's old guest: state keeps the address for the new one, which records
     // itself as Replaced.
     if record {
