@@ -23,4 +23,5 @@ mod crash;
 mod faults;
 
 #[path = "state/support.rs"]
+#[allow(unused_macros)]
 mod pg;

@@ -127,7 +127,7 @@ fn two_applies_at_once(h: &Harness, state: &[&str]) {
             slow.env_remove(&key);
         }
     }
-    let mut first = slow
+    let first = slow
         .arg("-C")
         .arg(h.dir.path())
         .args(["apply", "--auto-approve"])
