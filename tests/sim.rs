@@ -30,3 +30,6 @@ mod lxc;
 
 #[path = "sim/pools.rs"]
 mod pools;
+
+#[path = "sim/access.rs"]
+mod access;

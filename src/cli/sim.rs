@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Ticket lifetime in seconds (PVE: 7200).
     #[arg(long, default_value_t = 7200, value_name = "SECONDS")]
     pub ticket_lifetime: u64,
+    /// How long a request with bad credentials waits for its 401, in milliseconds (PVE: 3000).
+    #[arg(long, value_name = "MS")]
+    pub auth_failure_delay: Option<u64>,
     /// Latency added to every response, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub fault_latency: u64,
@@ -97,6 +100,7 @@ impl ServeArgs {
             task_duration: Duration::from_millis(self.task_duration),
             lock_timeout: Duration::from_millis(self.lock_timeout),
             ticket_lifetime: Duration::from_secs(self.ticket_lifetime),
+            auth_failure_delay: Duration::from_millis(self.auth_failure_delay.unwrap_or(0)),
             faults: FaultConfig {
                 latency: Duration::from_millis(self.fault_latency),
                 error_rate: rate("fault-error-rate", self.fault_error_rate)?,

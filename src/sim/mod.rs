@@ -6,6 +6,7 @@
 //! digest, pending changes), `tasks` (UPIDs, worker tasks, config locks), `handlers` (one file
 //! per API area), `server` (TLS, connections, auth, faults) and `wire` (PVE's response format).
 
+mod access;
 mod auth;
 mod faults;
 mod guest_config;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use params::{property_string_rules, KeyRule};
-pub use routes::{routes, RouteSpec};
+pub use routes::{routes, Check, Permission, RouteSpec};
 pub use seed::default_cluster_json;
 
 /// How to run the simulator.
@@ -51,6 +52,8 @@ pub struct SimOptions {
     pub lock_timeout: Duration,
     /// How long a ticket from `/access/ticket` stays valid (PVE: 2 h).
     pub ticket_lifetime: Duration,
+    /// How long a request with bad credentials waits for its 401 (PVE: 3 s).
+    pub auth_failure_delay: Duration,
     pub faults: FaultConfig,
     /// Seed for fault injection and generated values (MACs), so runs repeat.
     pub seed: u64,
@@ -68,6 +71,7 @@ impl Default for SimOptions {
             task_duration: Duration::from_millis(200),
             lock_timeout: Duration::from_secs(10),
             ticket_lifetime: Duration::from_secs(2 * 60 * 60),
+            auth_failure_delay: Duration::ZERO,
             faults: FaultConfig::default(),
             seed: 0,
         }

@@ -106,6 +106,16 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
         Some(t) => parse_token(t).ok_or_else(|| SimError::Token(t.split('=').next().unwrap_or("").to_string()))?,
         None => ("root@pam".to_string(), "pmx".to_string(), uuid::Uuid::new_v4().to_string()),
     };
+    let register_token = |c: &mut Cluster| {
+        // The token the simulator prints: its user exists, and unless the cluster file defines the
+        // token itself it has no privilege separation (the full privileges of its user).
+        let user = c.access.users.entry(token_user.clone()).or_default();
+        user.enable = true;
+        user.tokens
+            .entry(token_name.clone())
+            .or_insert_with(|| crate::sim::access::Token { privsep: false, ..Default::default() })
+            .secret = token_secret.clone();
+    };
     let password = opts.password.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let faults = Faults::new(opts.faults.clone(), opts.seed);
     let cluster = {
@@ -113,7 +123,9 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
             let r = faults.random_u32();
             format!("BC:24:11:{:02X}:{:02X}:{:02X}", (r >> 16) & 0xFF, (r >> 8) & 0xFF, r & 0xFF)
         };
-        load_cluster(&opts, &mut mac)?
+        let mut c = load_cluster(&opts, &mut mac)?;
+        register_token(&mut c);
+        c
     };
     let std_listener =
         std::net::TcpListener::bind(opts.addr).map_err(|source| SimError::Bind { addr: opts.addr, source })?;
@@ -128,13 +140,7 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
         state: RwLock::new(cluster),
         tasks: Tasks::new(opts.seed),
         locks: Locks::new(tokio::runtime::Handle::current()),
-        auth: Auth::new(
-            token_user.clone(),
-            token_name.clone(),
-            token_secret.clone(),
-            password.clone(),
-            opts.ticket_lifetime,
-        ),
+        auth: Auth::new(password.clone(), opts.ticket_lifetime),
         faults,
         generation: AtomicU64::new(0),
         opts,
@@ -302,9 +308,21 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let who = if route.handler == routes::Handler::AccessTicket {
         None
     } else {
-        match sim.auth.check(&parts.method, &parts.headers) {
+        let checked = {
+            let c = sim.read();
+            sim.auth.check(&parts.method, &parts.headers, &c.access)
+        };
+        match checked {
             Ok(who) => Some(who),
-            Err(e) => return wire::error(&e),
+            Err(e) => {
+                // pve-http-server: a failed authentication is answered after a delay (3 s in
+                // PVE), with the reason in the status line and no body.
+                let delay = sim.opts.auth_failure_delay;
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                return wire::unauthorized(&e.message);
+            }
         }
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -323,6 +341,13 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let mut all = params.clone();
     for (name, value) in &caps {
         all.insert((*name).to_string(), value.clone());
+    }
+    // rest_handler checks the method's permissions before anything else, parameters included.
+    if let Some(who) = &who {
+        let c = sim.read();
+        if let Err(e) = handlers::access::check_api2_permissions(&c, who, routes::permission(route.handler), &all) {
+            return wire::error(&e);
+        }
     }
     if let Err(e) = params::verify(route, &all) {
         return wire::error(&e);

@@ -84,6 +84,13 @@ pub fn error(e: &ApiError) -> Response<Body> {
     json_response(e.status, body, Some(&e.message))
 }
 
+/// A `401` as pveproxy sends it when authentication fails: the reason in the status line, no body.
+pub fn unauthorized(message: &str) -> Response<Body> {
+    let mut resp = json_response(StatusCode::UNAUTHORIZED, Vec::new(), Some(message));
+    resp.headers_mut().remove(header::CONTENT_TYPE);
+    resp
+}
+
 /// Cuts a response body short, for the malformed-JSON fault.
 pub fn truncate_body(bytes: &[u8]) -> Vec<u8> {
     let keep = (bytes.len() / 2).max(1).min(bytes.len());

@@ -29,6 +29,7 @@ pub fn list(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         .guests
         .values()
         .filter(|g| g.node == node && g.kind == kind)
+        .filter(|g| ctx.has(&c, &format!("/vms/{}", g.vmid), &["VM.Audit"], false))
         .map(|g| {
             let r = guest_resource(g, t);
             let mut row = json!({
@@ -116,6 +117,11 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut c = sim.write();
+    super::privileges::check_pool_exist(&c, ctx.param("pool"))?;
+    match kind {
+        GuestKind::Qemu => super::privileges::check_qemu_perms(ctx, &c, vmid, &ctx.params, true)?,
+        GuestKind::Lxc => super::privileges::check_lxc_perms(ctx, &c, vmid, &ctx.params, true)?,
+    }
     if let Some(existing) = c.guests.get(&vmid) {
         return Err(ApiError::server(format!(
             "unable to create {} {vmid} - {} {vmid} already exists on node '{}'",
@@ -123,11 +129,6 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             who(kind),
             existing.node
         )));
-    }
-    if let Some(pool) = ctx.param("pool") {
-        if !c.pools.contains_key(pool) {
-            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
-        }
     }
     let mut warnings = Vec::new();
     if kind == GuestKind::Lxc {
@@ -303,6 +304,10 @@ fn early_update_checks(ctx: &Ctx, kind: GuestKind, node: &str, vmid: u32) -> Res
     let g = find_guest(&c, node, kind, vmid)?;
     update::check_request(kind, &ctx.params, super::privileges::is_root(ctx))?;
     super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    match kind {
+        GuestKind::Qemu => super::privileges::check_qemu_perms(ctx, &c, vmid, &ctx.params, false)?,
+        GuestKind::Lxc => super::privileges::check_lxc_perms(ctx, &c, vmid, &ctx.params, false)?,
+    }
     if kind == GuestKind::Qemu {
         update::qemu_config_checks(g, &ctx.params)?;
     }

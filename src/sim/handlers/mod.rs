@@ -1,6 +1,7 @@
 //! Endpoint handlers, one file per API area, and what they share: the request context, task
 //! spawning (UPID, locks, duration, faults) and guest lookups.
 
+pub mod access;
 mod cluster;
 mod guests;
 mod ops;
@@ -55,6 +56,33 @@ impl Ctx {
 
     pub fn flag(&self, name: &str) -> Option<bool> {
         super::params::flag(&self.params, name)
+    }
+
+    /// Who is calling, as PVE names it in permission checks: `user@realm` or `user@realm!token`.
+    pub fn authid(&self) -> String {
+        access::authid(&self.starter())
+    }
+
+    /// Whether the caller holds every privilege everywhere: root@pam, or a token of root@pam
+    /// without privilege separation (lists need no filtering then).
+    pub fn sees_everything(&self) -> bool {
+        let id = self.authid();
+        id == "root@pam"
+            || (id.starts_with("root@pam!") && self.sim.read().access.token(&id).is_some_and(|t| !t.privsep))
+    }
+
+    /// `$rpcenv->check` for the caller.
+    pub fn check(&self, c: &Cluster, path: &str, privs: &[&str], any: bool) -> Result<(), ApiError> {
+        let id = self.authid();
+        if id == "root@pam" {
+            return Ok(());
+        }
+        c.check(&id, path, privs, any)
+    }
+
+    /// `$rpcenv->check(..., $noerr)` for the caller.
+    pub fn has(&self, c: &Cluster, path: &str, privs: &[&str], any: bool) -> bool {
+        self.check(c, path, privs, any).is_ok()
     }
 
     pub fn starter(&self) -> Starter {
@@ -176,7 +204,19 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
     let json = |r: ApiResult| r.map(Reply::Json);
     match h {
         H::Version => json(cluster::version()),
-        H::AccessTicket => json(cluster::access_ticket(ctx)),
+        H::AccessTicket => {
+            let started = tokio::time::Instant::now();
+            let r = cluster::access_ticket(ctx);
+            if r.as_ref().is_err_and(|e| e.status == axum::http::StatusCode::UNAUTHORIZED) {
+                // pve-http-server holds a handler's 401 until 3 s after the request began.
+                tokio::time::sleep_until(started + ctx.sim.opts.auth_failure_delay).await;
+            }
+            json(r)
+        }
+        H::AccessPermissions => json(access::permissions(ctx)),
+        H::AccessUsers => json(access::users(ctx)),
+        H::AccessAcl => json(access::acl(ctx)),
+        H::AccessRoles => json(access::roles(ctx)),
         H::ClusterResources => resources::cluster_resources(ctx).map(Reply::Raw),
         H::ClusterNextid => json(cluster::nextid(ctx)),
         H::ClusterTasks => json(tasks_api::cluster_tasks(ctx)),

@@ -34,11 +34,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     if !c.nodes.contains_key(&target) {
         return Err(ApiError::server(format!("no such cluster node '{target}'")));
     }
-    if let Some(pool) = ctx.param("pool") {
-        if !c.pools.contains_key(pool) {
-            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
-        }
-    }
+    super::privileges::check_clone_perms(ctx, &c, &src)?;
     if let Some(lock) = src.config.get("lock") {
         return Err(ApiError::server(format!("{} is locked ({lock})", who(kind))));
     }
@@ -461,6 +457,7 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
+        super::privileges::check_migrate_perms(ctx, &c)?;
         if target == node {
             return Err(ApiError::server("target is local node."));
         }

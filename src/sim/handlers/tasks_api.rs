@@ -21,12 +21,33 @@ fn task(ctx: &Ctx) -> Result<super::super::tasks::Task, ApiError> {
     }
 }
 
+/// pve-manager's Tasks.pm: one's own tasks (a user's include its tokens'), else the privilege on
+/// the task's node.
+fn owns(ctx: &Ctx, t: &super::super::tasks::Task) -> bool {
+    let me = ctx.authid();
+    let task_id = match &t.tokenid {
+        Some(tok) => format!("{}!{tok}", t.user),
+        None => t.user.clone(),
+    };
+    me == task_id || (!me.contains('!') && me == t.user)
+}
+
+fn check_task_access(ctx: &Ctx, t: &super::super::tasks::Task, privs: &[&str]) -> Result<(), ApiError> {
+    if owns(ctx, t) {
+        return Ok(());
+    }
+    ctx.check(&ctx.sim.read(), &format!("/nodes/{}", t.node), privs, false)
+}
+
 pub fn task_status(ctx: &Ctx) -> ApiResult {
-    Ok(task(ctx)?.status_json())
+    let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Audit"])?;
+    Ok(t.status_json())
 }
 
 pub fn task_log(ctx: &Ctx) -> ApiResult {
     let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Audit"])?;
     let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
     let mut lines: Vec<&str> = t.log.iter().map(String::as_str).collect();
@@ -40,6 +61,7 @@ pub fn task_log(ctx: &Ctx) -> ApiResult {
 
 pub fn task_stop(ctx: &Ctx) -> ApiResult {
     let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Modify"])?;
     if t.exitstatus.is_none() {
         ctx.sim.tasks.finish(&t.upid, Err("interrupted by signal".into()));
     }
@@ -47,7 +69,15 @@ pub fn task_stop(ctx: &Ctx) -> ApiResult {
 }
 
 pub fn cluster_tasks(ctx: &Ctx) -> ApiResult {
-    Ok(Value::Array(ctx.sim.tasks.list()))
+    if ctx.sees_everything() {
+        return Ok(Value::Array(ctx.sim.tasks.list()));
+    }
+    let c = ctx.sim.read();
+    Ok(Value::Array(
+        ctx.sim
+            .tasks
+            .list_filtered(|t| owns(ctx, t) || ctx.has(&c, &format!("/nodes/{}", t.node), &["Sys.Audit"], false)),
+    ))
 }
 
 pub fn node_tasks(ctx: &Ctx) -> ApiResult {
@@ -56,8 +86,10 @@ pub fn node_tasks(ctx: &Ctx) -> ApiResult {
     let errors_only = ctx.flag("errors").unwrap_or(false);
     let typefilter = ctx.param("typefilter").map(str::to_string);
     let running_only = ctx.param("source") == Some("active");
+    let audit = ctx.has(&ctx.sim.read(), &format!("/nodes/{node}"), &["Sys.Audit"], false);
     let rows = ctx.sim.tasks.list_filtered(|t| {
         t.node == node
+            && (audit || owns(ctx, t))
             && vmid.as_deref().is_none_or(|v| t.id == v)
             && typefilter.as_deref().is_none_or(|f| t.kind == f)
             && (!errors_only || (t.exitstatus.is_some() && !t.ok()))
