@@ -33,3 +33,6 @@ mod pools;
 
 #[path = "sim/access.rs"]
 mod access;
+
+#[path = "sim/errors.rs"]
+mod errors;

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use miette::{miette, IntoDiagnostic};
 
 use super::{CmdResult, Global};
-use crate::sim::{FaultConfig, SimOptions};
+use crate::sim::{FaultConfig, OfflineMode, SimOptions};
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -75,6 +75,13 @@ pub struct ServeArgs {
     /// Fraction of responses with a truncated JSON body.
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub fault_malformed_json_rate: f64,
+    /// A node whose pveproxy cannot be reached (repeatable): requests for it get
+    /// `595 Connection refused`; NODE:timeout gets `596 Connection timed out` after --proxy-timeout.
+    #[arg(long = "offline-node", value_name = "NODE[:timeout]")]
+    pub offline_nodes: Vec<String>,
+    /// How long pveproxy waits on an unreachable node before its 596, in milliseconds (PVE: 30000).
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub proxy_timeout: u64,
     /// Seed for fault injection and generated values.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -109,6 +116,16 @@ impl ServeArgs {
                 lock_contention_rate: rate("fault-lock-contention-rate", self.fault_lock_contention_rate)?,
                 malformed_json_rate: rate("fault-malformed-json-rate", self.fault_malformed_json_rate)?,
             },
+            offline_nodes: self
+                .offline_nodes
+                .iter()
+                .map(|spec| match spec.split_once(':') {
+                    None => Ok((spec.clone(), OfflineMode::Refused)),
+                    Some((node, "timeout")) => Ok((node.to_string(), OfflineMode::Timeout)),
+                    Some((_, other)) => Err(miette!("--offline-node {spec}: unknown mode '{other}' (only 'timeout')")),
+                })
+                .collect::<miette::Result<_>>()?,
+            proxy_timeout: Duration::from_millis(self.proxy_timeout),
             seed: self.seed,
         })
     }

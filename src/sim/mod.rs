@@ -55,6 +55,10 @@ pub struct SimOptions {
     /// How long a request with bad credentials waits for its 401 (PVE: 3 s).
     pub auth_failure_delay: Duration,
     pub faults: FaultConfig,
+    /// Nodes whose pveproxy cannot be reached: requests proxied to them fail as pveproxy's do.
+    pub offline_nodes: std::collections::BTreeMap<String, OfflineMode>,
+    /// pveproxy's inactivity timeout when proxying (AnyEvent::HTTP `timeout => 30`).
+    pub proxy_timeout: Duration,
     /// Seed for fault injection and generated values (MACs), so runs repeat.
     pub seed: u64,
 }
@@ -73,9 +77,20 @@ impl Default for SimOptions {
             ticket_lifetime: Duration::from_secs(2 * 60 * 60),
             auth_failure_delay: Duration::ZERO,
             faults: FaultConfig::default(),
+            offline_nodes: Default::default(),
+            proxy_timeout: Duration::from_secs(30),
             seed: 0,
         }
     }
+}
+
+/// How an offline node fails the requests proxied to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflineMode {
+    /// The node answers, its pveproxy does not: `595 Connection refused` at once.
+    Refused,
+    /// The node is gone: `596 Connection timed out` after the proxy timeout.
+    Timeout,
 }
 
 /// Faults to inject, each a fraction of requests (or tasks, or writes) in 0.0..=1.0.

@@ -349,6 +349,18 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             return wire::error(&e);
         }
     }
+    // rest_handler then proxies to the node the method names; an unreachable node fails there.
+    if let Some(node) = caps.iter().find(|(n, _)| *n == "node").map(|(_, v)| v.as_str()) {
+        if let Some(mode) = sim.opts.offline_nodes.get(node) {
+            return match mode {
+                super::OfflineMode::Refused => wire::proxy_failure(595, "Connection refused"),
+                super::OfflineMode::Timeout => {
+                    tokio::time::sleep(sim.opts.proxy_timeout).await;
+                    wire::proxy_failure(596, "Connection timed out")
+                }
+            };
+        }
+    }
     if let Err(e) = params::verify(route, &all) {
         return wire::error(&e);
     }
@@ -357,6 +369,7 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     match handlers::dispatch(route.handler, &ctx).await {
         Ok(handlers::Reply::Json(v)) => wire::ok(&v),
         Ok(handlers::Reply::Raw(bytes)) => wire::ok_raw(&bytes),
+        Ok(handlers::Reply::Total(v, total)) => wire::ok_with_total(&v, total),
         Err(e) => wire::error(&e),
     }
 }

@@ -32,6 +32,8 @@ pub struct Ctx {
 
 pub enum Reply {
     Json(Value),
+    /// `data` and the `total` count (task logs and lists).
+    Total(Value, usize),
     /// Pre-serialised JSON of `data`.
     Raw(Arc<Vec<u8>>),
 }
@@ -228,9 +230,9 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::StorageContent => json(cluster::storage_content(ctx)),
         H::StorageList => json(cluster::storage_list(ctx)),
         H::NodeNetwork => json(cluster::node_network(ctx)),
-        H::NodeTasks => json(tasks_api::node_tasks(ctx)),
+        H::NodeTasks => tasks_api::node_tasks(ctx).map(|(v, n)| Reply::Total(v, n)),
         H::TaskStatus => json(tasks_api::task_status(ctx)),
-        H::TaskLog => json(tasks_api::task_log(ctx)),
+        H::TaskLog => tasks_api::task_log(ctx).map(|(v, n)| Reply::Total(v, n)),
         H::TaskStop => json(tasks_api::task_stop(ctx)),
         H::GuestList(k) => json(guests::list(ctx, k)),
         H::GuestCreate(k) => json(guests::create(ctx, k)),

@@ -486,10 +486,14 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let target_storage = ctx.param("targetstorage").or(ctx.param("target-storage")).map(str::to_string);
     let source = node.clone();
     let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        // AbstractMigrate::migrate: the reason goes to the log, the task dies "migration aborted".
+        let abort = |why: &str| {
+            let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+            sim.tasks.log(upid, format!("{at} ERROR: migration aborted (duration 00:00:00): {why}"));
+            "migration aborted".to_string()
+        };
         if live_local_disks {
-            return Err(
-                "migration aborted: can't live migrate attached local disks without with-local-disks option".into()
-            );
+            return Err(abort("can't live migrate attached local disks without with-local-disks option"));
         }
         let node = source;
         let mut c = sim.write();
@@ -514,7 +518,7 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                         let _ = c.add_volume(&node, mv);
                     }
                 }
-                return Err(format!("migration aborted: {e}"));
+                return Err(abort(&e));
             }
             if let Some(v) = config.get(&key).cloned() {
                 let nv = if key.starts_with("unused") { new_volid.clone() } else { with_volume(kind, &v, &new_volid) };

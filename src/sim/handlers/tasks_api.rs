@@ -45,18 +45,19 @@ pub fn task_status(ctx: &Ctx) -> ApiResult {
     Ok(t.status_json())
 }
 
-pub fn task_log(ctx: &Ctx) -> ApiResult {
+pub fn task_log(ctx: &Ctx) -> Result<(Value, usize), ApiError> {
     let t = task(ctx)?;
     check_task_access(ctx, &t, &["Sys.Audit"])?;
     let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
     let mut lines: Vec<&str> = t.log.iter().map(String::as_str).collect();
-    if t.exitstatus.is_none() && lines.is_empty() {
-        lines.push("");
+    // PVE::Tools::dump_logfile: an empty log reads as one "no content" line.
+    if lines.is_empty() {
+        lines.push("no content");
     }
-    Ok(Value::Array(
-        lines.iter().enumerate().skip(start).take(limit).map(|(i, l)| json!({"n": i + 1, "t": l})).collect(),
-    ))
+    let total = lines.len();
+    let rows = lines.iter().enumerate().skip(start).take(limit).map(|(i, l)| json!({"n": i + 1, "t": l})).collect();
+    Ok((Value::Array(rows), total))
 }
 
 pub fn task_stop(ctx: &Ctx) -> ApiResult {
@@ -80,7 +81,7 @@ pub fn cluster_tasks(ctx: &Ctx) -> ApiResult {
     ))
 }
 
-pub fn node_tasks(ctx: &Ctx) -> ApiResult {
+pub fn node_tasks(ctx: &Ctx) -> Result<(Value, usize), ApiError> {
     let node = ctx.node()?.to_string();
     let vmid = ctx.param("vmid").map(str::to_string);
     let errors_only = ctx.flag("errors").unwrap_or(false);
@@ -97,5 +98,6 @@ pub fn node_tasks(ctx: &Ctx) -> ApiResult {
     });
     let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
-    Ok(Value::Array(rows.into_iter().skip(start).take(limit).collect()))
+    let total = rows.len();
+    Ok((Value::Array(rows.into_iter().skip(start).take(limit).collect()), total))
 }
