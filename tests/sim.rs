@@ -36,3 +36,6 @@ mod access;
 
 #[path = "sim/errors.rs"]
 mod errors;
+
+#[path = "sim/profile.rs"]
+mod profile;

@@ -45,9 +45,19 @@ pub struct ServeArgs {
     /// root@pam password for /access/ticket (default: random, printed).
     #[arg(long, env = "PMX_SIM_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
     pub password: Option<String>,
-    /// How long write tasks stay running, in milliseconds.
-    #[arg(long, default_value_t = 200, value_name = "MS")]
-    pub task_duration: u64,
+    /// Timing profile: `fast` (for tests: 200 ms tasks, no latency, no worker limit) or
+    /// `realistic` (for benchmarks: PVE's latencies, 3 workers per node, real task durations).
+    #[arg(long, value_enum, default_value_t = Profile::Fast)]
+    pub profile: Profile,
+    /// How long write tasks stay running, in milliseconds (every task type; overrides the profile).
+    #[arg(long, value_name = "MS")]
+    pub task_duration: Option<u64>,
+    /// Server-side latency of every request, in milliseconds (overrides the profile).
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+    /// Requests a node serves at once, the rest queue (PVE: 3; 0 = unlimited; overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub workers_per_node: Option<usize>,
     /// How long a writer waits for a locked guest config, in milliseconds (PVE: 10000).
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub lock_timeout: u64,
@@ -87,6 +97,12 @@ pub struct ServeArgs {
     pub seed: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    Fast,
+    Realistic,
+}
+
 fn rate(name: &str, v: f64) -> miette::Result<f64> {
     if (0.0..=1.0).contains(&v) {
         Ok(v)
@@ -97,17 +113,19 @@ fn rate(name: &str, v: f64) -> miette::Result<f64> {
 
 impl ServeArgs {
     fn options(&self) -> miette::Result<SimOptions> {
-        Ok(SimOptions {
+        let base = match self.profile {
+            Profile::Fast => SimOptions::default(),
+            Profile::Realistic => SimOptions::realistic(),
+        };
+        let mut o = SimOptions {
             addr: self.listen,
             tls: !self.http,
             token: self.token.clone(),
             password: self.password.clone(),
             cluster: self.cluster.clone(),
             state_file: self.state_file.clone(),
-            task_duration: Duration::from_millis(self.task_duration),
             lock_timeout: Duration::from_millis(self.lock_timeout),
             ticket_lifetime: Duration::from_secs(self.ticket_lifetime),
-            auth_failure_delay: Duration::from_millis(self.auth_failure_delay.unwrap_or(0)),
             faults: FaultConfig {
                 latency: Duration::from_millis(self.fault_latency),
                 error_rate: rate("fault-error-rate", self.fault_error_rate)?,
@@ -127,7 +145,22 @@ impl ServeArgs {
                 .collect::<miette::Result<_>>()?,
             proxy_timeout: Duration::from_millis(self.proxy_timeout),
             seed: self.seed,
-        })
+            ..base
+        };
+        if let Some(ms) = self.task_duration {
+            o.task_duration = Duration::from_millis(ms);
+            o.task_durations.clear();
+        }
+        if let Some(ms) = self.latency_ms {
+            o.request_latency = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.workers_per_node {
+            o.workers_per_node = (n > 0).then_some(n);
+        }
+        if let Some(ms) = self.auth_failure_delay {
+            o.auth_failure_delay = Duration::from_millis(ms);
+        }
+        Ok(o)
     }
 }
 
@@ -209,6 +242,27 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_flags_override_the_profile() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let o = Cli::parse_from(["x", "--profile", "realistic"]).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.request_latency), (Some(3), Duration::from_millis(9)));
+        assert_eq!(o.duration_of("qmclone"), Duration::from_secs(2));
+        let args =
+            ["x", "--profile", "realistic", "--latency-ms", "1", "--workers-per-node", "0", "--task-duration", "5"];
+        let o = Cli::parse_from(args).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.request_latency), (None, Duration::from_millis(1)));
+        assert_eq!(o.duration_of("qmclone"), Duration::from_millis(5));
+        let o = Cli::parse_from(["x"]).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.task_duration), (None, Duration::from_millis(200)));
+        assert!(Cli::parse_from(["x", "--offline-node", "pve2:down"]).serve.options().is_err());
+    }
 
     #[test]
     fn quoting_is_eval_safe() {

@@ -33,6 +33,10 @@ pub struct Sim {
     pub generation: AtomicU64,
     /// The TLS certificate's fingerprint (empty over HTTP), shown as each node's `ssl_fingerprint`.
     pub fingerprint: String,
+    /// Each node's workers (`--workers-per-node`); requests beyond them wait their turn.
+    workers: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,
+    /// The node clients connect to (requests not bound to a node run there).
+    local_node: String,
 }
 
 impl Sim {
@@ -135,8 +139,17 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
     let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: opts.addr, source })?;
     let identity = if opts.tls { Some(tls::generate(&addr.ip().to_string())?) } else { None };
     let fingerprint = identity.as_ref().map(|i| i.fingerprint.clone()).unwrap_or_default();
+    let local_node = cluster.nodes.keys().next().cloned().unwrap_or_default();
+    let workers = match opts.workers_per_node {
+        Some(n) => {
+            cluster.nodes.keys().map(|node| (node.clone(), Arc::new(tokio::sync::Semaphore::new(n.max(1))))).collect()
+        }
+        None => Default::default(),
+    };
     let sim = Arc::new(Sim {
         fingerprint,
+        workers,
+        local_node,
         state: RwLock::new(cluster),
         tasks: Tasks::new(opts.seed),
         locks: Locks::new(tokio::runtime::Handle::current()),
@@ -292,7 +305,35 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response<Body> {
     respond(&sim, req).await
 }
 
+/// Runs a request on one of its node's workers (the realistic profile's pveproxy/pvedaemon
+/// workers): it waits for a free one, spends the request latency on it, then is answered.
 async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
+    let latency = sim.opts.request_latency;
+    if sim.workers.is_empty() {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        return respond_now(sim, req).await;
+    }
+    let node = req
+        .uri()
+        .path()
+        .strip_prefix("/api2/json/nodes/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|n| sim.workers.contains_key(*n))
+        .unwrap_or(&sim.local_node)
+        .to_string();
+    let _worker = match sim.workers.get(&node) {
+        Some(pool) => pool.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    respond_now(sim, req).await
+}
+
+async fn respond_now(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let Some(api_path) = path.strip_prefix("/api2/json") else {

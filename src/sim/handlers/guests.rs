@@ -248,7 +248,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         // create_vm starts the guest after creating it; a failed start is a warning and leaves
         // it created and stopped.
         if let Err(e) = start_check(sim, &snapshot, upid) {
-            sim.tasks.log(upid, format!("{e}"));
+            sim.tasks.log(upid, e);
             return Ok(warn_count + 1);
         }
         if let Some(g) = sim.write().guests.get_mut(&vmid) {

@@ -164,7 +164,7 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
             }
         }
         if result.is_ok() {
-            tokio::time::sleep(sim.opts.task_duration).await;
+            tokio::time::sleep(sim.opts.duration_of(plan.kind)).await;
             let stopped = sim.tasks.get(&upid).is_some_and(|t| t.exitstatus.is_some());
             result = if stopped {
                 // Stopped through `DELETE .../tasks/{upid}`: the work never happens.
