@@ -30,3 +30,12 @@ mod lxc;
 
 #[path = "sim/pools.rs"]
 mod pools;
+
+#[path = "sim/access.rs"]
+mod access;
+
+#[path = "sim/errors.rs"]
+mod errors;
+
+#[path = "sim/profile.rs"]
+mod profile;

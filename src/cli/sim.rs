@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use miette::{miette, IntoDiagnostic};
 
 use super::{CmdResult, Global};
-use crate::sim::{FaultConfig, SimOptions};
+use crate::sim::{FaultConfig, OfflineMode, SimOptions};
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -45,15 +45,28 @@ pub struct ServeArgs {
     /// root@pam password for /access/ticket (default: random, printed).
     #[arg(long, env = "PMX_SIM_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
     pub password: Option<String>,
-    /// How long write tasks stay running, in milliseconds.
-    #[arg(long, default_value_t = 200, value_name = "MS")]
-    pub task_duration: u64,
+    /// Timing profile: `fast` (for tests: 200 ms tasks, no latency, no worker limit) or
+    /// `realistic` (for benchmarks: PVE's latencies, 3 workers per node, real task durations).
+    #[arg(long, value_enum, default_value_t = Profile::Fast)]
+    pub profile: Profile,
+    /// How long write tasks stay running, in milliseconds (every task type; overrides the profile).
+    #[arg(long, value_name = "MS")]
+    pub task_duration: Option<u64>,
+    /// Server-side latency of every request, in milliseconds (overrides the profile).
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+    /// Requests a node serves at once, the rest queue (PVE: 3; 0 = unlimited; overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub workers_per_node: Option<usize>,
     /// How long a writer waits for a locked guest config, in milliseconds (PVE: 10000).
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub lock_timeout: u64,
     /// Ticket lifetime in seconds (PVE: 7200).
     #[arg(long, default_value_t = 7200, value_name = "SECONDS")]
     pub ticket_lifetime: u64,
+    /// How long a request with bad credentials waits for its 401, in milliseconds (PVE: 3000).
+    #[arg(long, value_name = "MS")]
+    pub auth_failure_delay: Option<u64>,
     /// Latency added to every response, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub fault_latency: u64,
@@ -72,9 +85,22 @@ pub struct ServeArgs {
     /// Fraction of responses with a truncated JSON body.
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub fault_malformed_json_rate: f64,
+    /// A node whose pveproxy cannot be reached (repeatable): requests for it get
+    /// `595 Connection refused`; NODE:timeout gets `596 Connection timed out` after --proxy-timeout.
+    #[arg(long = "offline-node", value_name = "NODE[:timeout]")]
+    pub offline_nodes: Vec<String>,
+    /// How long pveproxy waits on an unreachable node before its 596, in milliseconds (PVE: 30000).
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub proxy_timeout: u64,
     /// Seed for fault injection and generated values.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    Fast,
+    Realistic,
 }
 
 fn rate(name: &str, v: f64) -> miette::Result<f64> {
@@ -87,14 +113,17 @@ fn rate(name: &str, v: f64) -> miette::Result<f64> {
 
 impl ServeArgs {
     fn options(&self) -> miette::Result<SimOptions> {
-        Ok(SimOptions {
+        let base = match self.profile {
+            Profile::Fast => SimOptions::default(),
+            Profile::Realistic => SimOptions::realistic(),
+        };
+        let mut o = SimOptions {
             addr: self.listen,
             tls: !self.http,
             token: self.token.clone(),
             password: self.password.clone(),
             cluster: self.cluster.clone(),
             state_file: self.state_file.clone(),
-            task_duration: Duration::from_millis(self.task_duration),
             lock_timeout: Duration::from_millis(self.lock_timeout),
             ticket_lifetime: Duration::from_secs(self.ticket_lifetime),
             faults: FaultConfig {
@@ -105,8 +134,33 @@ impl ServeArgs {
                 lock_contention_rate: rate("fault-lock-contention-rate", self.fault_lock_contention_rate)?,
                 malformed_json_rate: rate("fault-malformed-json-rate", self.fault_malformed_json_rate)?,
             },
+            offline_nodes: self
+                .offline_nodes
+                .iter()
+                .map(|spec| match spec.split_once(':') {
+                    None => Ok((spec.clone(), OfflineMode::Refused)),
+                    Some((node, "timeout")) => Ok((node.to_string(), OfflineMode::Timeout)),
+                    Some((_, other)) => Err(miette!("--offline-node {spec}: unknown mode '{other}' (only 'timeout')")),
+                })
+                .collect::<miette::Result<_>>()?,
+            proxy_timeout: Duration::from_millis(self.proxy_timeout),
             seed: self.seed,
-        })
+            ..base
+        };
+        if let Some(ms) = self.task_duration {
+            o.task_duration = Duration::from_millis(ms);
+            o.task_durations.clear();
+        }
+        if let Some(ms) = self.latency_ms {
+            o.request_latency = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.workers_per_node {
+            o.workers_per_node = (n > 0).then_some(n);
+        }
+        if let Some(ms) = self.auth_failure_delay {
+            o.auth_failure_delay = Duration::from_millis(ms);
+        }
+        Ok(o)
     }
 }
 
@@ -188,6 +242,27 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_flags_override_the_profile() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let o = Cli::parse_from(["x", "--profile", "realistic"]).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.request_latency), (Some(3), Duration::from_millis(9)));
+        assert_eq!(o.duration_of("qmclone"), Duration::from_secs(2));
+        let args =
+            ["x", "--profile", "realistic", "--latency-ms", "1", "--workers-per-node", "0", "--task-duration", "5"];
+        let o = Cli::parse_from(args).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.request_latency), (None, Duration::from_millis(1)));
+        assert_eq!(o.duration_of("qmclone"), Duration::from_millis(5));
+        let o = Cli::parse_from(["x"]).serve.options().unwrap();
+        assert_eq!((o.workers_per_node, o.task_duration), (None, Duration::from_millis(200)));
+        assert!(Cli::parse_from(["x", "--offline-node", "pve2:down"]).serve.options().is_err());
+    }
 
     #[test]
     fn quoting_is_eval_safe() {

@@ -10,13 +10,12 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine;
 use rand::RngCore;
 
+use super::access::Access;
 use super::tasks::Starter;
 use super::wire::ApiError;
 
 pub struct Auth {
-    pub token_user: String,
-    pub token_name: String,
-    token_secret: String,
+    /// root@pam's password.
     password: String,
     lifetime: Duration,
     tickets: Mutex<HashMap<String, TicketInfo>>,
@@ -56,18 +55,19 @@ fn unauthorized(msg: &str) -> ApiError {
 }
 
 impl Auth {
-    pub fn new(
-        token_user: String,
-        token_name: String,
-        token_secret: String,
-        password: String,
-        lifetime: Duration,
-    ) -> Self {
-        Auth { token_user, token_name, token_secret, password, lifetime, tickets: Mutex::new(HashMap::new()) }
+    pub fn new(password: String, lifetime: Duration) -> Self {
+        Auth { password, lifetime, tickets: Mutex::new(HashMap::new()) }
     }
 
-    /// `POST /access/ticket`: a password, or a still-valid ticket (renewal).
-    pub fn login(&self, username: &str, password: &str, realm: Option<&str>) -> Result<Issued, ApiError> {
+    /// `POST /access/ticket`: a password, or a still-valid ticket (renewal). Users other than
+    /// root@pam log in with the password the cluster file gives them.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        realm: Option<&str>,
+        access: &Access,
+    ) -> Result<Issued, ApiError> {
         let user = match realm {
             Some(r) if !username.contains('@') => format!("{username}@{r}"),
             _ => username.to_string(),
@@ -76,7 +76,13 @@ impl Auth {
             let tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
             tickets.get(password).is_some_and(|t| t.user == user && t.issued.elapsed() < self.lifetime)
         };
-        if !(renewing || (user == "root@pam" && password == self.password)) {
+        let password_ok = if user == "root@pam" {
+            constant_eq(password, &self.password)
+        } else {
+            access.users.get(&user).and_then(|u| u.password.as_deref()).is_some_and(|p| constant_eq(password, p))
+        };
+        let enabled = user == "root@pam" || user_enabled(access, &user).is_ok();
+        if !((renewing || password_ok) && enabled) {
             return Err(unauthorized("authentication failure"));
         }
         let hex_time = format!("{:08X}", super::model::now());
@@ -89,23 +95,28 @@ impl Auth {
         Ok(Issued { ticket, csrf, user })
     }
 
-    /// Checks the request's credentials; returns who is calling.
-    pub fn check(&self, method: &Method, headers: &HeaderMap) -> Result<Starter, ApiError> {
+    /// Checks the request's credentials against `access` (pve-access-control's `verify_token`
+    /// and `verify_ticket`); returns who is calling.
+    pub fn check(&self, method: &Method, headers: &HeaderMap, access: &Access) -> Result<Starter, ApiError> {
         if let Some(h) = headers.get(axum::http::header::AUTHORIZATION) {
             let value = h.to_str().unwrap_or("");
             let Some(token) = value.strip_prefix("PVEAPIToken=").or_else(|| value.strip_prefix("PVEAPIToken ")) else {
                 return Err(unauthorized("authentication failure"));
             };
-            return match parse_token(token.trim()) {
-                Some((user, name, secret))
-                    if user == self.token_user
-                        && name == self.token_name
-                        && constant_eq(&secret, &self.token_secret) =>
-                {
-                    Ok(Starter { user, tokenid: Some(name) })
-                }
-                _ => Err(unauthorized("invalid token value!")),
+            let Some((user, name, secret)) = parse_token(token.trim()) else {
+                return Err(unauthorized("invalid token value!"));
             };
+            user_enabled(access, &user).map_err(|m| unauthorized(&m))?;
+            let Some(t) = access.users.get(&user).and_then(|u| u.tokens.get(&name)) else {
+                return Err(unauthorized(&format!("no such token '{name}' for user '{user}'")));
+            };
+            if t.expire != 0 && t.expire < super::model::now() {
+                return Err(unauthorized(&format!("token '{name}' access expired")));
+            }
+            if !constant_eq(&secret, &t.secret) {
+                return Err(unauthorized("invalid token value!"));
+            }
+            return Ok(Starter { user, tokenid: Some(name) });
         }
         let Some(ticket) = cookie(headers, "PVEAuthCookie") else {
             return Err(unauthorized("No ticket"));
@@ -123,6 +134,20 @@ impl Auth {
         }
         Ok(Starter { user: info.user.clone(), tokenid: None })
     }
+}
+
+/// pve-access-control's `check_user_enabled`.
+fn user_enabled(access: &Access, user: &str) -> Result<(), String> {
+    let Some(u) = access.users.get(user) else {
+        return Err(format!("no such user ('{user}')"));
+    };
+    if !u.enable {
+        return Err(format!("user '{user}' is disabled"));
+    }
+    if u.expire != 0 && u.expire < super::model::now() {
+        return Err("account expired".into());
+    }
+    Ok(())
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
@@ -157,18 +182,19 @@ mod tests {
 
     #[test]
     fn tickets_expire_and_renew() {
-        let auth = Auth::new("root@pam".into(), "pmx".into(), "s".into(), "pw".into(), Duration::from_millis(50));
-        assert!(auth.login("root@pam", "wrong", None).is_err());
-        let t = auth.login("root", "pw", Some("pam")).unwrap();
+        let auth = Auth::new("pw".into(), Duration::from_millis(50));
+        let access = Access::default();
+        assert!(auth.login("root@pam", "wrong", None, &access).is_err());
+        let t = auth.login("root", "pw", Some("pam"), &access).unwrap();
         let mut h = HeaderMap::new();
         h.insert("cookie", format!("PVEAuthCookie={}", t.ticket).parse().unwrap());
-        assert!(auth.check(&Method::GET, &h).is_ok());
-        assert!(auth.check(&Method::POST, &h).is_err(), "writes need the CSRF token");
+        assert!(auth.check(&Method::GET, &h, &access).is_ok());
+        assert!(auth.check(&Method::POST, &h, &access).is_err(), "writes need the CSRF token");
         h.insert("CSRFPreventionToken", t.csrf.parse().unwrap());
-        assert!(auth.check(&Method::POST, &h).is_ok());
-        let renewed = auth.login("root@pam", &t.ticket, None).unwrap();
+        assert!(auth.check(&Method::POST, &h, &access).is_ok());
+        let renewed = auth.login("root@pam", &t.ticket, None, &access).unwrap();
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(auth.check(&Method::GET, &h).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert!(auth.login("root@pam", &renewed.ticket, None).is_err());
+        assert_eq!(auth.check(&Method::GET, &h, &access).unwrap_err().status, StatusCode::UNAUTHORIZED);
+        assert!(auth.login("root@pam", &renewed.ticket, None, &access).is_err());
     }
 }

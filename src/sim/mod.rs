@@ -6,6 +6,7 @@
 //! digest, pending changes), `tasks` (UPIDs, worker tasks, config locks), `handlers` (one file
 //! per API area), `server` (TLS, connections, auth, faults) and `wire` (PVE's response format).
 
+mod access;
 mod auth;
 mod faults;
 mod guest_config;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use params::{property_string_rules, KeyRule};
-pub use routes::{routes, RouteSpec};
+pub use routes::{routes, Check, Permission, RouteSpec};
 pub use seed::default_cluster_json;
 
 /// How to run the simulator.
@@ -47,11 +48,24 @@ pub struct SimOptions {
     pub state_file: Option<PathBuf>,
     /// How long write tasks stay `running`.
     pub task_duration: Duration,
+    /// Per task type (`qmclone`, `qmstart`, ...), overriding `task_duration`.
+    pub task_durations: std::collections::BTreeMap<String, Duration>,
+    /// Server-side latency of every request, spent holding one of the node's workers.
+    pub request_latency: Duration,
+    /// pveproxy/pvedaemon workers per node: at most this many requests run at once on a node,
+    /// the rest queue (PVE: 3). None = unlimited.
+    pub workers_per_node: Option<usize>,
     /// How long a second writer waits for a guest's config lock (PVE: 10 s).
     pub lock_timeout: Duration,
     /// How long a ticket from `/access/ticket` stays valid (PVE: 2 h).
     pub ticket_lifetime: Duration,
+    /// How long a request with bad credentials waits for its 401 (PVE: 3 s).
+    pub auth_failure_delay: Duration,
     pub faults: FaultConfig,
+    /// Nodes whose pveproxy cannot be reached: requests proxied to them fail as pveproxy's do.
+    pub offline_nodes: std::collections::BTreeMap<String, OfflineMode>,
+    /// pveproxy's inactivity timeout when proxying (AnyEvent::HTTP `timeout => 30`).
+    pub proxy_timeout: Duration,
     /// Seed for fault injection and generated values (MACs), so runs repeat.
     pub seed: u64,
 }
@@ -66,12 +80,72 @@ impl Default for SimOptions {
             cluster: None,
             state_file: None,
             task_duration: Duration::from_millis(200),
+            task_durations: Default::default(),
+            request_latency: Duration::ZERO,
+            workers_per_node: None,
             lock_timeout: Duration::from_secs(10),
             ticket_lifetime: Duration::from_secs(2 * 60 * 60),
+            auth_failure_delay: Duration::ZERO,
             faults: FaultConfig::default(),
+            offline_nodes: Default::default(),
+            proxy_timeout: Duration::from_secs(30),
             seed: 0,
         }
     }
+}
+
+impl SimOptions {
+    /// The realistic profile for benchmarks (`pmx sim serve --profile realistic`), from
+    /// PVE's code and published measurements (see docs/simulator.md): 9 ms per request on a
+    /// node's worker, 3 workers per node, a 3 s delay on failed authentication, and tasks as
+    /// long as on a small real cluster.
+    pub fn realistic() -> Self {
+        let ms = Duration::from_millis;
+        let durations = [
+            ("qmcreate", ms(1_500)),
+            ("vzcreate", ms(10_000)),
+            ("qmclone", ms(2_000)),
+            ("vzclone", ms(3_000)),
+            ("qmstart", ms(2_000)),
+            ("vzstart", ms(1_500)),
+            ("qmstop", ms(1_000)),
+            ("vzstop", ms(1_000)),
+            ("qmshutdown", ms(5_000)),
+            ("vzshutdown", ms(3_000)),
+            ("qmreboot", ms(6_000)),
+            ("vzreboot", ms(4_000)),
+            ("qmigrate", ms(10_000)),
+            ("vzmigrate", ms(5_000)),
+            ("qmdestroy", ms(1_000)),
+            ("vzdestroy", ms(1_000)),
+            ("qmconfig", ms(300)),
+            ("qmmove", ms(15_000)),
+            ("move_volume", ms(15_000)),
+            ("resize", ms(500)),
+        ];
+        SimOptions {
+            task_duration: ms(1_000),
+            task_durations: durations.into_iter().map(|(k, d)| (k.to_string(), d)).collect(),
+            request_latency: ms(9),
+            workers_per_node: Some(3),
+            auth_failure_delay: Duration::from_secs(3),
+            ..SimOptions::default()
+        }
+    }
+
+    /// How long a task of this type runs.
+    pub fn duration_of(&self, task_kind: &str) -> Duration {
+        self.task_durations.get(task_kind).copied().unwrap_or(self.task_duration)
+    }
+}
+
+/// How an offline node fails the requests proxied to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflineMode {
+    /// The node answers, its pveproxy does not: `595 Connection refused` at once.
+    Refused,
+    /// The node is gone: `596 Connection timed out` after the proxy timeout.
+    Timeout,
 }
 
 /// Faults to inject, each a fraction of requests (or tasks, or writes) in 0.0..=1.0.

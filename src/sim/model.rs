@@ -44,6 +44,9 @@ pub struct Cluster {
     pub storages: BTreeMap<String, StorageDef>,
     pub guests: BTreeMap<u32, Guest>,
     pub pools: BTreeMap<String, Pool>,
+    /// Users, tokens, roles and ACLs (`user.cfg`).
+    #[serde(default)]
+    pub access: super::access::Access,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

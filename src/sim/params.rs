@@ -150,6 +150,7 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
         "storage" | "vmstatestorage" | "import-working-storage" => Kind::Format(Format::StorageId),
         "targetstorage" | "target-storage" => Kind::Format(Format::StoragePairList),
         "poolid" | "pool" => Kind::Format(Format::PoolId),
+        "userid" => Kind::Pattern(r"[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+(?:![A-Za-z][A-Za-z0-9.\-_]+)?"),
         "tags" => Kind::Format(Format::TagList),
         "revert" => Kind::Format(Format::ConfigIdList),
         "digest" | "target-digest" => Kind::MaxLen(40),

@@ -13,6 +13,114 @@ pub struct RouteSpec {
     pub path: &'static str,
     /// Query/body parameters it accepts (path parameters excluded); `net[n]` = `net0`, `net1`...
     pub params: &'static [&'static str],
+    /// What the API layer checks before the handler runs (the schema's `permissions`).
+    pub permission: Permission,
+}
+
+/// An endpoint's `permissions`, as PVE's method definitions declare them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `user => 'world'`: no authentication at all.
+    World,
+    /// `user => 'all'`: any authenticated user; the handler checks or filters itself.
+    All,
+    Check(Check),
+}
+
+/// A `check` tree (`PVE::RPCEnvironment::exec_api2_perm_check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// `['perm', path, [privs], any => 1, require_param => p]`; `{name}` in the path is a parameter.
+    Perm {
+        path: &'static str,
+        privs: &'static [&'static str],
+        any: bool,
+        require_param: Option<&'static str>,
+    },
+    And(&'static [Check]),
+    Or(&'static [Check]),
+}
+
+impl Check {
+    /// The schema's JSON notation, for the conformance test.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Check::Perm { path, privs, any, require_param } => {
+                let mut v = vec![json!("perm"), json!(path), json!(privs)];
+                if *any {
+                    v.extend([json!("any"), json!(1)]);
+                }
+                if let Some(p) = require_param {
+                    v.extend([json!("require_param"), json!(p)]);
+                }
+                serde_json::Value::Array(v)
+            }
+            Check::And(subs) | Check::Or(subs) => {
+                let op = if matches!(self, Check::And(_)) { "and" } else { "or" };
+                let mut v = vec![json!(op)];
+                v.extend(subs.iter().map(Check::to_json));
+                serde_json::Value::Array(v)
+            }
+        }
+    }
+}
+
+const fn perm(path: &'static str, privs: &'static [&'static str]) -> Permission {
+    Permission::Check(Check::Perm { path, privs, any: false, require_param: None })
+}
+
+const fn perm_any(path: &'static str, privs: &'static [&'static str]) -> Permission {
+    Permission::Check(Check::Perm { path, privs, any: true, require_param: None })
+}
+
+const CLONE_CHECK: Permission = Permission::Check(Check::And(&[
+    Check::Perm { path: "/vms/{vmid}", privs: &["VM.Clone"], any: false, require_param: None },
+    Check::Or(&[
+        Check::Perm { path: "/vms/{newid}", privs: &["VM.Allocate"], any: false, require_param: None },
+        Check::Perm { path: "/pool/{pool}", privs: &["VM.Allocate"], any: false, require_param: Some("pool") },
+    ]),
+]));
+
+const QEMU_CONFIG_PRIVS: &[&str] = &[
+    "VM.Config.Disk",
+    "VM.Config.CDROM",
+    "VM.Config.CPU",
+    "VM.Config.Memory",
+    "VM.Config.Network",
+    "VM.Config.HWType",
+    "VM.Config.Options",
+    "VM.Config.Cloudinit",
+];
+const LXC_CONFIG_PRIVS: &[&str] =
+    &["VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options"];
+
+/// Each handler's declared permissions (qemu-server, pve-container, pve-manager, pve-access-control).
+pub fn permission(h: Handler) -> Permission {
+    use Handler as H;
+    use Permission::All;
+    match h {
+        H::AccessTicket => Permission::World,
+        H::ClusterStatus => perm("/", &["Sys.Audit"]),
+        H::NodeStatus => perm("/nodes/{node}", &["Sys.Audit"]),
+        H::NodeStorageStatus | H::StorageContent => {
+            perm_any("/storage/{storage}", &["Datastore.Audit", "Datastore.AllocateSpace"])
+        }
+        H::Delete(_) | H::Template(_) => perm("/vms/{vmid}", &["VM.Allocate"]),
+        H::ConfigGet(_) | H::Pending(_) | H::StatusCurrent(_) => perm("/vms/{vmid}", &["VM.Audit"]),
+        H::ConfigPut(GuestKind::Qemu) | H::ConfigPostAsync => perm_any("/vms/{vmid}", QEMU_CONFIG_PRIVS),
+        H::ConfigPut(GuestKind::Lxc) => perm_any("/vms/{vmid}", LXC_CONFIG_PRIVS),
+        H::Clone(_) => CLONE_CHECK,
+        H::Status(..) => perm("/vms/{vmid}", &["VM.PowerMgmt"]),
+        H::Resize(GuestKind::Qemu) | H::MoveDisk(_) => perm("/vms/{vmid}", &["VM.Config.Disk"]),
+        H::Resize(GuestKind::Lxc) => perm_any("/vms/{vmid}", &["VM.Config.Disk"]),
+        H::Migrate(_) => perm("/vms/{vmid}", &["VM.Migrate"]),
+        H::PoolsCreate | H::PoolsUpdate | H::PoolsDelete | H::PoolUpdate | H::PoolDelete => {
+            perm("/pool/{poolid}", &["Pool.Allocate"])
+        }
+        H::PoolGet => perm("/pool/{poolid}", &["Pool.Audit"]),
+        _ => All,
+    }
 }
 
 /// Which parameter vocabulary applies (the same name can differ by area, e.g. `memory`).
@@ -37,6 +145,10 @@ pub enum StatusAction {
 pub enum Handler {
     Version,
     AccessTicket,
+    AccessPermissions,
+    AccessUsers,
+    AccessAcl,
+    AccessRoles,
     ClusterResources,
     ClusterNextid,
     ClusterTasks,
@@ -325,6 +437,10 @@ fn build() -> Vec<Route> {
             Other,
             H::AccessTicket,
         ),
+        route("GET", "/access/permissions", &["path", "userid"], &[], Other, H::AccessPermissions),
+        route("GET", "/access/users", &["enabled", "full"], &[], Other, H::AccessUsers),
+        route("GET", "/access/acl", &[], &[], Other, H::AccessAcl),
+        route("GET", "/access/roles", &[], &[], Other, H::AccessRoles),
         route("GET", "/cluster/resources", &["type"], &[], Resources, H::ClusterResources),
         route("GET", "/cluster/nextid", &["vmid"], &[], Other, H::ClusterNextid),
         route("GET", "/cluster/tasks", &[], &[], Other, H::ClusterTasks),
@@ -576,8 +692,12 @@ fn build() -> Vec<Route> {
     ]
 }
 
-static SPECS: LazyLock<Vec<RouteSpec>> =
-    LazyLock::new(|| TABLE.iter().map(|r| RouteSpec { method: r.method, path: r.path, params: r.params }).collect());
+static SPECS: LazyLock<Vec<RouteSpec>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .map(|r| RouteSpec { method: r.method, path: r.path, params: r.params, permission: permission(r.handler) })
+        .collect()
+});
 
 /// The routes the simulator serves, for conformance tests.
 pub fn routes() -> &'static [RouteSpec] {

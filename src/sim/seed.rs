@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::{normalize_path, Access, AclEntry, Group, Token, UgKind, User, BUILTIN_ROLES, VALID_PRIVS};
 use super::guest_config::{self, guest_volumes};
 use super::model::{now, Cluster, Guest, GuestKind, Node, Pool, PowerState, StorageDef, Volume};
 
@@ -23,6 +24,86 @@ struct ClusterFile {
     guests: Vec<GuestSpec>,
     #[serde(default)]
     pools: Vec<PoolSpec>,
+    #[serde(default)]
+    users: Vec<UserSpec>,
+    #[serde(default)]
+    groups: Vec<GroupSpec>,
+    #[serde(default)]
+    roles: Vec<RoleSpec>,
+    #[serde(default)]
+    acl: Vec<AclSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSpec {
+    userid: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default = "default_true")]
+    enable: bool,
+    #[serde(default)]
+    expire: i64,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    firstname: Option<String>,
+    #[serde(default)]
+    lastname: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    tokens: Vec<TokenSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSpec {
+    id: String,
+    secret: String,
+    /// PVE's default for a new token: privilege separation on.
+    #[serde(default = "default_true")]
+    privsep: bool,
+    #[serde(default)]
+    expire: i64,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupSpec {
+    groupid: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleSpec {
+    roleid: String,
+    privs: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AclSpec {
+    path: String,
+    role: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default = "default_true")]
+    propagate: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_name() -> String {
@@ -175,6 +256,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         storages: BTreeMap::new(),
         guests: BTreeMap::new(),
         pools: BTreeMap::new(),
+        access: build_access(file.users, file.groups, file.roles, file.acl)?,
     };
     for n in file.nodes {
         if c.nodes.contains_key(&n.name) {
@@ -289,6 +371,78 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         }
     }
     Ok(c)
+}
+
+/// The `user.cfg` part: users with their tokens, groups, custom roles and ACL entries, each
+/// reference checked (PVE's parser warns and drops what the simulator refuses with a reason).
+fn build_access(
+    users: Vec<UserSpec>,
+    groups: Vec<GroupSpec>,
+    roles: Vec<RoleSpec>,
+    acl: Vec<AclSpec>,
+) -> Result<Access, String> {
+    let mut a = Access::default();
+    for g in groups {
+        a.groups.insert(g.groupid, Group { members: BTreeSet::new(), comment: g.comment });
+    }
+    for r in roles {
+        if BUILTIN_ROLES.contains_key(&r.roleid) {
+            return Err(format!("role {:?} is built in and cannot be redefined", r.roleid));
+        }
+        if let Some(bad) = r.privs.iter().find(|p| !VALID_PRIVS.contains(p.as_str())) {
+            return Err(format!("role {:?}: invalid privilege '{bad}'", r.roleid));
+        }
+        a.roles.insert(r.roleid, r.privs.into_iter().collect());
+    }
+    for u in users {
+        if !u.userid.contains('@') || u.userid.contains('!') {
+            return Err(format!("user {:?}: expected NAME@REALM", u.userid));
+        }
+        for g in &u.groups {
+            a.groups
+                .get_mut(g)
+                .ok_or_else(|| format!("user {:?}: no group {g:?}", u.userid))?
+                .members
+                .insert(u.userid.clone());
+        }
+        let tokens = u
+            .tokens
+            .into_iter()
+            .map(|t| (t.id, Token { secret: t.secret, privsep: t.privsep, expire: t.expire, comment: t.comment }))
+            .collect();
+        let user = User {
+            enable: u.enable,
+            expire: u.expire,
+            comment: u.comment,
+            email: u.email,
+            firstname: u.firstname,
+            lastname: u.lastname,
+            password: u.password,
+            tokens,
+        };
+        a.users.insert(u.userid, user);
+    }
+    for e in acl {
+        if a.role_privs(&e.role).is_none() {
+            return Err(format!("acl on {:?}: no role {:?}", e.path, e.role));
+        }
+        let (kind, ugid) = match (e.user, e.group, e.token) {
+            (Some(u), None, None) => (UgKind::User, u),
+            (None, Some(g), None) => (UgKind::Group, g),
+            (None, None, Some(t)) => (UgKind::Token, t),
+            _ => return Err(format!("acl on {:?}: name exactly one of user, group or token", e.path)),
+        };
+        let known = match kind {
+            UgKind::User => a.users.contains_key(&ugid) || ugid == "root@pam",
+            UgKind::Group => a.groups.contains_key(&ugid),
+            UgKind::Token => a.token(&ugid).is_some(),
+        };
+        if !known {
+            return Err(format!("acl on {:?}: no {} {ugid:?}", e.path, kind.as_str()));
+        }
+        a.acl.push(AclEntry { path: normalize_path(&e.path), kind, ugid, roleid: e.role, propagate: e.propagate });
+    }
+    Ok(a)
 }
 
 fn pseudo_uuid(vmid: u32, salt: u32) -> String {

@@ -33,6 +33,10 @@ pub struct Sim {
     pub generation: AtomicU64,
     /// The TLS certificate's fingerprint (empty over HTTP), shown as each node's `ssl_fingerprint`.
     pub fingerprint: String,
+    /// Each node's workers (`--workers-per-node`); requests beyond them wait their turn.
+    workers: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,
+    /// The node clients connect to (requests not bound to a node run there).
+    local_node: String,
 }
 
 impl Sim {
@@ -106,6 +110,16 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
         Some(t) => parse_token(t).ok_or_else(|| SimError::Token(t.split('=').next().unwrap_or("").to_string()))?,
         None => ("root@pam".to_string(), "pmx".to_string(), uuid::Uuid::new_v4().to_string()),
     };
+    let register_token = |c: &mut Cluster| {
+        // The token the simulator prints: its user exists, and unless the cluster file defines the
+        // token itself it has no privilege separation (the full privileges of its user).
+        let user = c.access.users.entry(token_user.clone()).or_default();
+        user.enable = true;
+        user.tokens
+            .entry(token_name.clone())
+            .or_insert_with(|| crate::sim::access::Token { privsep: false, ..Default::default() })
+            .secret = token_secret.clone();
+    };
     let password = opts.password.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let faults = Faults::new(opts.faults.clone(), opts.seed);
     let cluster = {
@@ -113,7 +127,9 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
             let r = faults.random_u32();
             format!("BC:24:11:{:02X}:{:02X}:{:02X}", (r >> 16) & 0xFF, (r >> 8) & 0xFF, r & 0xFF)
         };
-        load_cluster(&opts, &mut mac)?
+        let mut c = load_cluster(&opts, &mut mac)?;
+        register_token(&mut c);
+        c
     };
     let std_listener =
         std::net::TcpListener::bind(opts.addr).map_err(|source| SimError::Bind { addr: opts.addr, source })?;
@@ -123,18 +139,21 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
     let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: opts.addr, source })?;
     let identity = if opts.tls { Some(tls::generate(&addr.ip().to_string())?) } else { None };
     let fingerprint = identity.as_ref().map(|i| i.fingerprint.clone()).unwrap_or_default();
+    let local_node = cluster.nodes.keys().next().cloned().unwrap_or_default();
+    let workers = match opts.workers_per_node {
+        Some(n) => {
+            cluster.nodes.keys().map(|node| (node.clone(), Arc::new(tokio::sync::Semaphore::new(n.max(1))))).collect()
+        }
+        None => Default::default(),
+    };
     let sim = Arc::new(Sim {
         fingerprint,
+        workers,
+        local_node,
         state: RwLock::new(cluster),
         tasks: Tasks::new(opts.seed),
         locks: Locks::new(tokio::runtime::Handle::current()),
-        auth: Auth::new(
-            token_user.clone(),
-            token_name.clone(),
-            token_secret.clone(),
-            password.clone(),
-            opts.ticket_lifetime,
-        ),
+        auth: Auth::new(password.clone(), opts.ticket_lifetime),
         faults,
         generation: AtomicU64::new(0),
         opts,
@@ -286,7 +305,35 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response<Body> {
     respond(&sim, req).await
 }
 
+/// Runs a request on one of its node's workers (the realistic profile's pveproxy/pvedaemon
+/// workers): it waits for a free one, spends the request latency on it, then is answered.
 async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
+    let latency = sim.opts.request_latency;
+    if sim.workers.is_empty() {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        return respond_now(sim, req).await;
+    }
+    let node = req
+        .uri()
+        .path()
+        .strip_prefix("/api2/json/nodes/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|n| sim.workers.contains_key(*n))
+        .unwrap_or(&sim.local_node)
+        .to_string();
+    let _worker = match sim.workers.get(&node) {
+        Some(pool) => pool.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    respond_now(sim, req).await
+}
+
+async fn respond_now(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let Some(api_path) = path.strip_prefix("/api2/json") else {
@@ -302,9 +349,21 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let who = if route.handler == routes::Handler::AccessTicket {
         None
     } else {
-        match sim.auth.check(&parts.method, &parts.headers) {
+        let checked = {
+            let c = sim.read();
+            sim.auth.check(&parts.method, &parts.headers, &c.access)
+        };
+        match checked {
             Ok(who) => Some(who),
-            Err(e) => return wire::error(&e),
+            Err(e) => {
+                // pve-http-server: a failed authentication is answered after a delay (3 s in
+                // PVE), with the reason in the status line and no body.
+                let delay = sim.opts.auth_failure_delay;
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                return wire::unauthorized(&e.message);
+            }
         }
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -324,6 +383,25 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     for (name, value) in &caps {
         all.insert((*name).to_string(), value.clone());
     }
+    // rest_handler checks the method's permissions before anything else, parameters included.
+    if let Some(who) = &who {
+        let c = sim.read();
+        if let Err(e) = handlers::access::check_api2_permissions(&c, who, routes::permission(route.handler), &all) {
+            return wire::error(&e);
+        }
+    }
+    // rest_handler then proxies to the node the method names; an unreachable node fails there.
+    if let Some(node) = caps.iter().find(|(n, _)| *n == "node").map(|(_, v)| v.as_str()) {
+        if let Some(mode) = sim.opts.offline_nodes.get(node) {
+            return match mode {
+                super::OfflineMode::Refused => wire::proxy_failure(595, "Connection refused"),
+                super::OfflineMode::Timeout => {
+                    tokio::time::sleep(sim.opts.proxy_timeout).await;
+                    wire::proxy_failure(596, "Connection timed out")
+                }
+            };
+        }
+    }
     if let Err(e) = params::verify(route, &all) {
         return wire::error(&e);
     }
@@ -332,6 +410,7 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     match handlers::dispatch(route.handler, &ctx).await {
         Ok(handlers::Reply::Json(v)) => wire::ok(&v),
         Ok(handlers::Reply::Raw(bytes)) => wire::ok_raw(&bytes),
+        Ok(handlers::Reply::Total(v, total)) => wire::ok_with_total(&v, total),
         Err(e) => wire::error(&e),
     }
 }

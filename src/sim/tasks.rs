@@ -150,9 +150,10 @@ impl Tasks {
             Ok(0) => ("OK".to_string(), "TASK OK".to_string()),
             Ok(n) => (format!("WARNINGS: {n}"), format!("TASK WARNINGS: {n}")),
             Err(e) => {
-                let first = e.lines().next().unwrap_or("").to_string();
-                t.log.push(e.trim_end().to_string());
-                (first.clone(), format!("TASK ERROR: {first}"))
+                // RESTEnvironment::fork_worker: the whole error, newlines made spaces, is the
+                // last log line and so the exit status.
+                let status = e.trim_end().replace('\n', " ");
+                (status.clone(), format!("TASK ERROR: {status}"))
             }
         };
         t.log.push(last);
@@ -253,5 +254,17 @@ mod tests {
         let t = tasks.get(&upid).unwrap();
         assert_eq!(t.exitstatus.as_deref(), Some("WARNINGS: 1"));
         assert_eq!(t.log.last().map(String::as_str), Some("TASK WARNINGS: 1"));
+    }
+
+    #[test]
+    fn multi_line_errors_end_tasks_whole() {
+        // RESTEnvironment::fork_worker: `$err =~ s/\n/ /mg` before "TASK ERROR: $err".
+        let tasks = Tasks::new(0);
+        let who = Starter { user: "root@pam".into(), tokenid: None };
+        let upid = tasks.create("pve1", "qmconfig", "100", &who);
+        tasks.finish(&upid, Err("cores: hotplug problem\nmemory: hotplug problem\n".into()));
+        let t = tasks.get(&upid).unwrap();
+        assert_eq!(t.exitstatus.as_deref(), Some("cores: hotplug problem memory: hotplug problem"));
+        assert_eq!(t.log, ["TASK ERROR: cores: hotplug problem memory: hotplug problem"]);
     }
 }

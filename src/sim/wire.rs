@@ -58,6 +58,21 @@ pub fn ok(data: &Value) -> Response<Body> {
     json_response(StatusCode::OK, body, None)
 }
 
+/// A success response with rest_handler's `total` result attribute beside `data`.
+pub fn ok_with_total(data: &Value, total: usize) -> Response<Body> {
+    let body = serde_json::to_vec(&serde_json::json!({"data": data, "total": total})).unwrap_or_default();
+    json_response(StatusCode::OK, body, None)
+}
+
+/// What pveproxy answers when proxying to another node fails: AnyEvent::HTTP's pseudo-status
+/// (595 connection failures, 596 timeouts) and reason, no body.
+pub fn proxy_failure(code: u16, reason: &str) -> Response<Body> {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = json_response(status, Vec::new(), Some(reason));
+    resp.headers_mut().remove(header::CONTENT_TYPE);
+    resp
+}
+
 /// A success response from pre-serialised JSON of the data.
 pub fn ok_raw(data_json: &[u8]) -> Response<Body> {
     let mut body = Vec::with_capacity(data_json.len() + 10);
@@ -82,6 +97,13 @@ pub fn error(e: &ApiError) -> Response<Body> {
     }
     let body = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
     json_response(e.status, body, Some(&e.message))
+}
+
+/// A `401` as pveproxy sends it when authentication fails: the reason in the status line, no body.
+pub fn unauthorized(message: &str) -> Response<Body> {
+    let mut resp = json_response(StatusCode::UNAUTHORIZED, Vec::new(), Some(message));
+    resp.headers_mut().remove(header::CONTENT_TYPE);
+    resp
 }
 
 /// Cuts a response body short, for the malformed-JSON fault.

@@ -324,3 +324,53 @@ fn conformance_property_string_keys_match_the_pve_schema() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every served route declares the `permissions` PVE's method definition has: the same `check`
+/// tree, or `user => 'all'` / `'world'` (whose checks live in the handler).
+#[test]
+fn conformance_route_permissions_match_the_pve_schema() {
+    let Some(shared) = shared_or_skip() else { return };
+    let index = schema_index(&shared);
+    let mut problems = Vec::new();
+    for r in sim::routes() {
+        let Some(def) = index.get(&(r.method.to_string(), r.path.to_string())) else { continue };
+        let perms = &def["permissions"];
+        let ours = match r.permission {
+            sim::Permission::Check(c) => json!({"check": c.to_json()}),
+            sim::Permission::All => json!({"user": "all"}),
+            sim::Permission::World => json!({"user": "world"}),
+        };
+        let theirs = match (&perms["check"], &perms["user"]) {
+            (Value::Array(_), _) => json!({"check": perms["check"]}),
+            (_, Value::String(u)) => json!({"user": u}),
+            _ => json!(null),
+        };
+        if ours != theirs {
+            problems.push(format!("{} {}: ours {ours}, PVE {theirs}", r.method, r.path));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `GET /access/permissions` answers with the schema's shape (an object of paths, each an object
+/// of privilege → 0/1) and accepts exactly its parameters.
+#[tokio::test]
+async fn conformance_access_permissions_has_the_schema_shape() {
+    let Some(shared) = shared_or_skip() else { return };
+    let index = schema_index(&shared);
+    let def = &index[&("GET".to_string(), "/access/permissions".to_string())];
+    assert_eq!(def["returns"]["type"], "object");
+    let api = api().await;
+    let all = api.get("/access/permissions").await;
+    let paths = all.as_object().expect("an object of paths");
+    assert!(paths.contains_key("/") && paths.contains_key("/vms"), "{all}");
+    for (path, privs) in paths {
+        for (p, v) in privs.as_object().unwrap_or_else(|| panic!("{path}: {privs}")) {
+            assert!(v == 1 || v == 0, "{path} {p}: {v}");
+        }
+    }
+    let r = api.call(Method::GET, "/access/permissions", &[("userid", "not a user")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["errors"]["userid"].is_string());
+    api.sim.shutdown().await;
+}

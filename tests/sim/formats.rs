@@ -554,10 +554,14 @@ async fn machine_serial_and_rng_are_verified() {
         ("machine", "pc-q35-8.1+pve0,viommu=virtio"),
         ("machine", "q35"),
         ("serial0", "socket"),
-        ("serial1", "/dev/ttyS0"),
         ("rng0", "source=/dev/urandom,max_bytes=1024,period=1000"),
     ] {
         api.ok(Method::PUT, path, &[(param, value)]).await;
     }
+    // A real device passes the format but is root@pam's alone ($check_vm_create_serial_perm);
+    // the API token is not root@pam.
+    let r = api.call(Method::PUT, path, &[("serial1", "/dev/ttyS0")]).await;
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.body["message"], "only root can set 'serial1' config for real devices\n");
     api.sim.shutdown().await;
 }

@@ -45,8 +45,13 @@ impl Api {
     }
 
     pub async fn call(&self, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+        self.call_as(&self.auth(), method, path, form).await
+    }
+
+    /// A request with another `Authorization` header (another API token).
+    pub async fn call_as(&self, auth: &str, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
         let url = format!("{}/api2/json{path}", self.sim.base_url);
-        let mut req = self.http.request(method.clone(), &url).header("Authorization", self.auth());
+        let mut req = self.http.request(method.clone(), &url).header("Authorization", auth);
         if method == Method::GET || method == Method::DELETE {
             req = req.query(form);
         } else {

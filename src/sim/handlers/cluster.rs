@@ -14,7 +14,11 @@ pub fn version() -> ApiResult {
 pub fn access_ticket(ctx: &Ctx) -> ApiResult {
     let username = ctx.param("username").unwrap_or("");
     let password = ctx.param("password").unwrap_or("");
-    let issued = ctx.sim.auth.login(username, password, ctx.param("realm"))?;
+    let issued = {
+        let c = ctx.sim.read();
+        ctx.sim.auth.login(username, password, ctx.param("realm"), &c.access)
+    };
+    let issued = issued?;
     let cluster = ctx.sim.read().name.clone();
     Ok(json!({
         "username": issued.user,
@@ -122,6 +126,7 @@ pub fn node_storage(ctx: &Ctx) -> ApiResult {
         .values()
         .filter(|s| s.on_node(node))
         .filter(|s| ctx.param("storage").is_none_or(|id| id == s.id))
+        .filter(|s| ctx.has(&c, &format!("/storage/{}", s.id), &["Datastore.Audit", "Datastore.AllocateSpace"], true))
         .filter(|s| content.as_ref().is_none_or(|want| want.iter().any(|w| s.supports(w))))
         .map(|s| storage_row(&c, node, s))
         .collect();
@@ -181,6 +186,7 @@ pub fn storage_list(ctx: &Ctx) -> ApiResult {
         .storages
         .values()
         .filter(|s| ctx.param("type").is_none_or(|t| t == s.plugintype))
+        .filter(|s| ctx.has(&c, &format!("/storage/{}", s.id), &["Datastore.Audit", "Datastore.AllocateSpace"], true))
         .map(|s| {
             let mut row = json!({
                 "storage": s.id, "type": s.plugintype, "content": s.content.join(","),

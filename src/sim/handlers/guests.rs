@@ -29,6 +29,7 @@ pub fn list(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         .guests
         .values()
         .filter(|g| g.node == node && g.kind == kind)
+        .filter(|g| ctx.has(&c, &format!("/vms/{}", g.vmid), &["VM.Audit"], false))
         .map(|g| {
             let r = guest_resource(g, t);
             let mut row = json!({
@@ -116,6 +117,11 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut c = sim.write();
+    super::privileges::check_pool_exist(&c, ctx.param("pool"))?;
+    match kind {
+        GuestKind::Qemu => super::privileges::check_qemu_perms(ctx, &c, vmid, &ctx.params, true)?,
+        GuestKind::Lxc => super::privileges::check_lxc_perms(ctx, &c, vmid, &ctx.params, true)?,
+    }
     if let Some(existing) = c.guests.get(&vmid) {
         return Err(ApiError::server(format!(
             "unable to create {} {vmid} - {} {vmid} already exists on node '{}'",
@@ -123,11 +129,6 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             who(kind),
             existing.node
         )));
-    }
-    if let Some(pool) = ctx.param("pool") {
-        if !c.pools.contains_key(pool) {
-            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
-        }
     }
     let mut warnings = Vec::new();
     if kind == GuestKind::Lxc {
@@ -239,7 +240,18 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         let mut c = sim.write();
         let g = c.guests.get_mut(&vmid).ok_or_else(|| format!("{} {vmid} vanished during create", who(kind)))?;
         g.config.remove("lock");
-        if start {
+        if !start {
+            return Ok(warn_count);
+        }
+        let snapshot = g.clone();
+        drop(c);
+        // create_vm starts the guest after creating it; a failed start is a warning and leaves
+        // it created and stopped.
+        if let Err(e) = start_check(sim, &snapshot, upid) {
+            sim.tasks.log(upid, e);
+            return Ok(warn_count + 1);
+        }
+        if let Some(g) = sim.write().guests.get_mut(&vmid) {
             g.state = PowerState::Running;
             g.started_at = Some(now());
         }
@@ -303,6 +315,10 @@ fn early_update_checks(ctx: &Ctx, kind: GuestKind, node: &str, vmid: u32) -> Res
     let g = find_guest(&c, node, kind, vmid)?;
     update::check_request(kind, &ctx.params, super::privileges::is_root(ctx))?;
     super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    match kind {
+        GuestKind::Qemu => super::privileges::check_qemu_perms(ctx, &c, vmid, &ctx.params, false)?,
+        GuestKind::Lxc => super::privileges::check_lxc_perms(ctx, &c, vmid, &ctx.params, false)?,
+    }
     if kind == GuestKind::Qemu {
         update::qemu_config_checks(g, &ctx.params)?;
     }
@@ -411,18 +427,37 @@ fn action_task_kind(kind: GuestKind, a: StatusAction) -> &'static str {
     }
 }
 
-/// Checks what a guest needs to start (bridges exist on its node).
-fn start_check(sim: &Sim, g: &Guest) -> Result<(), String> {
+/// Checks what a guest needs to start (its NICs' bridges exist on its node). A VM whose bridge
+/// is missing fails as QEMU does when pve-bridge cannot plug the tap device: the details in the
+/// log, `start failed: QEMU exited with code 1` as the status.
+fn start_check(sim: &Sim, g: &Guest, upid: &str) -> Result<(), String> {
     let c = sim.read();
     let bridges = c.nodes.get(&g.node).map(|n| n.bridges.clone()).unwrap_or_default();
-    for (k, v) in g.config.iter().chain(g.pending.iter()) {
-        if k.starts_with("net") {
-            if let Some(b) = v.split(',').find_map(|p| p.strip_prefix("bridge=")) {
-                if !bridges.iter().any(|x| x == b) {
-                    return Err(format!("bridge '{b}' does not exist"));
-                }
-            }
+    let mut keys: Vec<(&String, &String)> = g.config.iter().chain(g.pending.iter()).collect();
+    keys.sort_by_key(|(k, _)| (k.len(), k.to_string()));
+    for (k, v) in keys {
+        let Some(index) = k.strip_prefix("net").filter(|i| i.parse::<u32>().is_ok()) else { continue };
+        let Some(b) = v.split(',').find_map(|p| p.strip_prefix("bridge=")) else { continue };
+        if bridges.iter().any(|x| x == b) {
+            continue;
         }
+        let vmid = g.vmid;
+        return Err(match g.kind {
+            GuestKind::Qemu => {
+                sim.tasks.log(upid, format!("bridge '{b}' does not exist"));
+                sim.tasks.log(
+                    upid,
+                    format!(
+                        "kvm: -netdev type=tap,id=net{index},ifname=tap{vmid}i{index},script=/usr/libexec/qemu-server/pve-bridge,downscript=/usr/libexec/qemu-server/pve-bridgedown,vhost=on: network script /usr/libexec/qemu-server/pve-bridge failed with status 512"
+                    ),
+                );
+                "start failed: QEMU exited with code 1".to_string()
+            }
+            GuestKind::Lxc => {
+                sim.tasks.log(upid, format!("bridge '{b}' does not exist"));
+                format!("startup for container '{vmid}' failed")
+            }
+        });
     }
     Ok(())
 }
@@ -461,7 +496,7 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
                 if snapshot.running() {
                     return Err(format!("{} {vmid} already running", who(kind)));
                 }
-                start_check(sim, &snapshot)?;
+                start_check(sim, &snapshot, upid)?;
                 let mut c = sim.write();
                 update::apply_pending(&mut c, vmid);
                 if let Some(g) = c.guests.get_mut(&vmid) {
@@ -480,7 +515,7 @@ pub fn status_action(ctx: &Ctx, kind: GuestKind, action: StatusAction) -> ApiRes
                 }
             }
             StatusAction::Reboot => {
-                start_check(sim, &snapshot)?;
+                start_check(sim, &snapshot, upid)?;
                 let mut c = sim.write();
                 if !c.guests.get(&vmid).is_some_and(|g| g.running()) {
                     return Err(format!("{} {vmid} not running", who(kind)));

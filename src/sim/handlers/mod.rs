@@ -1,6 +1,7 @@
 //! Endpoint handlers, one file per API area, and what they share: the request context, task
 //! spawning (UPID, locks, duration, faults) and guest lookups.
 
+pub mod access;
 mod cluster;
 mod guests;
 mod ops;
@@ -31,6 +32,8 @@ pub struct Ctx {
 
 pub enum Reply {
     Json(Value),
+    /// `data` and the `total` count (task logs and lists).
+    Total(Value, usize),
     /// Pre-serialised JSON of `data`.
     Raw(Arc<Vec<u8>>),
 }
@@ -55,6 +58,33 @@ impl Ctx {
 
     pub fn flag(&self, name: &str) -> Option<bool> {
         super::params::flag(&self.params, name)
+    }
+
+    /// Who is calling, as PVE names it in permission checks: `user@realm` or `user@realm!token`.
+    pub fn authid(&self) -> String {
+        access::authid(&self.starter())
+    }
+
+    /// Whether the caller holds every privilege everywhere: root@pam, or a token of root@pam
+    /// without privilege separation (lists need no filtering then).
+    pub fn sees_everything(&self) -> bool {
+        let id = self.authid();
+        id == "root@pam"
+            || (id.starts_with("root@pam!") && self.sim.read().access.token(&id).is_some_and(|t| !t.privsep))
+    }
+
+    /// `$rpcenv->check` for the caller.
+    pub fn check(&self, c: &Cluster, path: &str, privs: &[&str], any: bool) -> Result<(), ApiError> {
+        let id = self.authid();
+        if id == "root@pam" {
+            return Ok(());
+        }
+        c.check(&id, path, privs, any)
+    }
+
+    /// `$rpcenv->check(..., $noerr)` for the caller.
+    pub fn has(&self, c: &Cluster, path: &str, privs: &[&str], any: bool) -> bool {
+        self.check(c, path, privs, any).is_ok()
     }
 
     pub fn starter(&self) -> Starter {
@@ -134,7 +164,7 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
             }
         }
         if result.is_ok() {
-            tokio::time::sleep(sim.opts.task_duration).await;
+            tokio::time::sleep(sim.opts.duration_of(plan.kind)).await;
             let stopped = sim.tasks.get(&upid).is_some_and(|t| t.exitstatus.is_some());
             result = if stopped {
                 // Stopped through `DELETE .../tasks/{upid}`: the work never happens.
@@ -176,7 +206,19 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
     let json = |r: ApiResult| r.map(Reply::Json);
     match h {
         H::Version => json(cluster::version()),
-        H::AccessTicket => json(cluster::access_ticket(ctx)),
+        H::AccessTicket => {
+            let started = tokio::time::Instant::now();
+            let r = cluster::access_ticket(ctx);
+            if r.as_ref().is_err_and(|e| e.status == axum::http::StatusCode::UNAUTHORIZED) {
+                // pve-http-server holds a handler's 401 until 3 s after the request began.
+                tokio::time::sleep_until(started + ctx.sim.opts.auth_failure_delay).await;
+            }
+            json(r)
+        }
+        H::AccessPermissions => json(access::permissions(ctx)),
+        H::AccessUsers => json(access::users(ctx)),
+        H::AccessAcl => json(access::acl(ctx)),
+        H::AccessRoles => json(access::roles(ctx)),
         H::ClusterResources => resources::cluster_resources(ctx).map(Reply::Raw),
         H::ClusterNextid => json(cluster::nextid(ctx)),
         H::ClusterTasks => json(tasks_api::cluster_tasks(ctx)),
@@ -188,9 +230,9 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::StorageContent => json(cluster::storage_content(ctx)),
         H::StorageList => json(cluster::storage_list(ctx)),
         H::NodeNetwork => json(cluster::node_network(ctx)),
-        H::NodeTasks => json(tasks_api::node_tasks(ctx)),
+        H::NodeTasks => tasks_api::node_tasks(ctx).map(|(v, n)| Reply::Total(v, n)),
         H::TaskStatus => json(tasks_api::task_status(ctx)),
-        H::TaskLog => json(tasks_api::task_log(ctx)),
+        H::TaskLog => tasks_api::task_log(ctx).map(|(v, n)| Reply::Total(v, n)),
         H::TaskStop => json(tasks_api::task_stop(ctx)),
         H::GuestList(k) => json(guests::list(ctx, k)),
         H::GuestCreate(k) => json(guests::create(ctx, k)),

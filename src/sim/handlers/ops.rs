@@ -34,11 +34,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     if !c.nodes.contains_key(&target) {
         return Err(ApiError::server(format!("no such cluster node '{target}'")));
     }
-    if let Some(pool) = ctx.param("pool") {
-        if !c.pools.contains_key(pool) {
-            return Err(ApiError::server(format!("pool '{pool}' does not exist")));
-        }
-    }
+    super::privileges::check_clone_perms(ctx, &c, &src)?;
     if let Some(lock) = src.config.get("lock") {
         return Err(ApiError::server(format!("{} is locked ({lock})", who(kind))));
     }
@@ -461,6 +457,7 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
+        super::privileges::check_migrate_perms(ctx, &c)?;
         if target == node {
             return Err(ApiError::server("target is local node."));
         }
@@ -489,10 +486,14 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let target_storage = ctx.param("targetstorage").or(ctx.param("target-storage")).map(str::to_string);
     let source = node.clone();
     let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
+        // AbstractMigrate::migrate: the reason goes to the log, the task dies "migration aborted".
+        let abort = |why: &str| {
+            let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+            sim.tasks.log(upid, format!("{at} ERROR: migration aborted (duration 00:00:00): {why}"));
+            "migration aborted".to_string()
+        };
         if live_local_disks {
-            return Err(
-                "migration aborted: can't live migrate attached local disks without with-local-disks option".into()
-            );
+            return Err(abort("can't live migrate attached local disks without with-local-disks option"));
         }
         let node = source;
         let mut c = sim.write();
@@ -517,7 +518,7 @@ pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                         let _ = c.add_volume(&node, mv);
                     }
                 }
-                return Err(format!("migration aborted: {e}"));
+                return Err(abort(&e));
             }
             if let Some(v) = config.get(&key).cloned() {
                 let nv = if key.starts_with("unused") { new_volid.clone() } else { with_volume(kind, &v, &new_volid) };

@@ -63,6 +63,7 @@ pub fn list(ctx: &Ctx) -> ApiResult {
         let rows = c
             .pools
             .values()
+            .filter(|p| ctx.has(&c, &format!("/pool/{}", p.id), &["Pool.Audit"], false))
             .map(|p| {
                 let mut row = json!({"poolid": p.id});
                 if let Some(cm) = &p.comment {
@@ -138,6 +139,9 @@ pub fn update(ctx: &Ctx, path_id: Option<String>) -> ApiResult {
         let mut ids = Vec::new();
         for v in &vms {
             let vmid: u32 = v.parse().map_err(|_| ApiError::param("vms", format!("invalid VMID '{v}'")))?;
+            // check_perm_modify, inside lock_user_config: a 500 with the prefix.
+            ctx.check(&c, &format!("/vms/{vmid}"), &["Permissions.Modify", "VM.Allocate"], true)
+                .map_err(|e| failed(e.message))?;
             // Simplified: PVE's user.cfg takes any VMID; the simulator keeps membership on guests.
             let g = c.guests.get(&vmid).ok_or_else(|| failed(format!("VM {vmid} does not exist")))?;
             if !remove {
@@ -157,6 +161,8 @@ pub fn update(ctx: &Ctx, path_id: Option<String>) -> ApiResult {
         }
         // Storage ids are not checked for existence (PVE only checks the permission).
         for s in &storages {
+            ctx.check(&c, &format!("/storage/{s}"), &["Permissions.Modify", "Datastore.Allocate"], true)
+                .map_err(|e| failed(e.message))?;
             match (remove, members.contains(s)) {
                 (false, true) => return Err(failed(format!("Storage '{s}' is already a pool member"))),
                 (true, false) => return Err(failed(format!("Storage '{s}' is not a pool member"))),

@@ -113,7 +113,11 @@ pub fn storage_resource(c: &Cluster, node: &str, s: &StorageDef) -> Value {
     })
 }
 
-fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
+/// Whose view: None = everything (root@pam and tokens with its full privileges); else the
+/// caller's id, and rows are kept as pve-manager's `resources` keeps them (VM.Audit on a guest,
+/// Datastore.Audit or AllocateSpace on a storage, Pool.Audit on a pool).
+fn build(c: &Cluster, filter: Option<&str>, t: i64, viewer: Option<&str>) -> Vec<u8> {
+    let sees = |path: String, privs: &[&str]| viewer.is_none_or(|id| c.has(id, &path, privs, true));
     let mut rows: Vec<Value> = Vec::new();
     let want = |ty: &str| filter.is_none_or(|f| f == ty);
     if want("node") {
@@ -121,11 +125,19 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
     }
     if want("storage") {
         for node in c.nodes.keys() {
-            rows.extend(c.storages.values().filter(|s| s.on_node(node)).map(|s| storage_resource(c, node, s)));
+            rows.extend(
+                c.storages
+                    .values()
+                    .filter(|s| s.on_node(node))
+                    .filter(|s| sees(format!("/storage/{}", s.id), &["Datastore.Audit", "Datastore.AllocateSpace"]))
+                    .map(|s| storage_resource(c, node, s)),
+            );
         }
     }
     if want("vm") {
-        rows.extend(c.guests.values().map(|g| guest_resource(g, t)));
+        rows.extend(
+            c.guests.values().filter(|g| sees(format!("/vms/{}", g.vmid), &["VM.Audit"])).map(|g| guest_resource(g, t)),
+        );
     }
     if want("sdn") {
         rows.extend(c.nodes.keys().map(|n| {
@@ -140,7 +152,12 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64) -> Vec<u8> {
         }));
     }
     if filter.is_none() {
-        rows.extend(c.pools.keys().map(|p| json!({"id": format!("/pool/{p}"), "type": "pool", "pool": p})));
+        rows.extend(
+            c.pools
+                .keys()
+                .filter(|p| sees(format!("/pool/{p}"), &["Pool.Audit"]))
+                .map(|p| json!({"id": format!("/pool/{p}"), "type": "pool", "pool": p})),
+        );
     }
     serde_json::to_vec(&rows).unwrap_or_default()
 }
@@ -150,6 +167,10 @@ static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
 
 pub fn cluster_resources(ctx: &Ctx) -> Result<Arc<Vec<u8>>, ApiError> {
     let filter = ctx.param("type").map(str::to_string);
+    if !ctx.sees_everything() {
+        let c = ctx.sim.read();
+        return Ok(Arc::new(build(&c, filter.as_deref(), now(), Some(&ctx.authid()))));
+    }
     let generation = ctx.sim.generation.load(std::sync::atomic::Ordering::Relaxed);
     let sim_id = Arc::as_ptr(&ctx.sim) as u64;
     let key = generation ^ sim_id.rotate_left(32);
@@ -160,7 +181,7 @@ pub fn cluster_resources(ctx: &Ctx) -> Result<Arc<Vec<u8>>, ApiError> {
             return Ok(bytes.clone());
         }
     }
-    let bytes = Arc::new(build(&ctx.sim.read(), filter.as_deref(), t));
+    let bytes = Arc::new(build(&ctx.sim.read(), filter.as_deref(), t, None));
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|(f, g, at, _)| *g == key && *at == t && *f != filter);
     cache.push((filter, key, t, bytes.clone()));

@@ -21,25 +21,48 @@ fn task(ctx: &Ctx) -> Result<super::super::tasks::Task, ApiError> {
     }
 }
 
-pub fn task_status(ctx: &Ctx) -> ApiResult {
-    Ok(task(ctx)?.status_json())
+/// pve-manager's Tasks.pm: one's own tasks (a user's include its tokens'), else the privilege on
+/// the task's node.
+fn owns(ctx: &Ctx, t: &super::super::tasks::Task) -> bool {
+    let me = ctx.authid();
+    let task_id = match &t.tokenid {
+        Some(tok) => format!("{}!{tok}", t.user),
+        None => t.user.clone(),
+    };
+    me == task_id || (!me.contains('!') && me == t.user)
 }
 
-pub fn task_log(ctx: &Ctx) -> ApiResult {
+fn check_task_access(ctx: &Ctx, t: &super::super::tasks::Task, privs: &[&str]) -> Result<(), ApiError> {
+    if owns(ctx, t) {
+        return Ok(());
+    }
+    ctx.check(&ctx.sim.read(), &format!("/nodes/{}", t.node), privs, false)
+}
+
+pub fn task_status(ctx: &Ctx) -> ApiResult {
     let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Audit"])?;
+    Ok(t.status_json())
+}
+
+pub fn task_log(ctx: &Ctx) -> Result<(Value, usize), ApiError> {
+    let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Audit"])?;
     let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
     let mut lines: Vec<&str> = t.log.iter().map(String::as_str).collect();
-    if t.exitstatus.is_none() && lines.is_empty() {
-        lines.push("");
+    // PVE::Tools::dump_logfile: an empty log reads as one "no content" line.
+    if lines.is_empty() {
+        lines.push("no content");
     }
-    Ok(Value::Array(
-        lines.iter().enumerate().skip(start).take(limit).map(|(i, l)| json!({"n": i + 1, "t": l})).collect(),
-    ))
+    let total = lines.len();
+    let rows = lines.iter().enumerate().skip(start).take(limit).map(|(i, l)| json!({"n": i + 1, "t": l})).collect();
+    Ok((Value::Array(rows), total))
 }
 
 pub fn task_stop(ctx: &Ctx) -> ApiResult {
     let t = task(ctx)?;
+    check_task_access(ctx, &t, &["Sys.Modify"])?;
     if t.exitstatus.is_none() {
         ctx.sim.tasks.finish(&t.upid, Err("interrupted by signal".into()));
     }
@@ -47,17 +70,27 @@ pub fn task_stop(ctx: &Ctx) -> ApiResult {
 }
 
 pub fn cluster_tasks(ctx: &Ctx) -> ApiResult {
-    Ok(Value::Array(ctx.sim.tasks.list()))
+    if ctx.sees_everything() {
+        return Ok(Value::Array(ctx.sim.tasks.list()));
+    }
+    let c = ctx.sim.read();
+    Ok(Value::Array(
+        ctx.sim
+            .tasks
+            .list_filtered(|t| owns(ctx, t) || ctx.has(&c, &format!("/nodes/{}", t.node), &["Sys.Audit"], false)),
+    ))
 }
 
-pub fn node_tasks(ctx: &Ctx) -> ApiResult {
+pub fn node_tasks(ctx: &Ctx) -> Result<(Value, usize), ApiError> {
     let node = ctx.node()?.to_string();
     let vmid = ctx.param("vmid").map(str::to_string);
     let errors_only = ctx.flag("errors").unwrap_or(false);
     let typefilter = ctx.param("typefilter").map(str::to_string);
     let running_only = ctx.param("source") == Some("active");
+    let audit = ctx.has(&ctx.sim.read(), &format!("/nodes/{node}"), &["Sys.Audit"], false);
     let rows = ctx.sim.tasks.list_filtered(|t| {
         t.node == node
+            && (audit || owns(ctx, t))
             && vmid.as_deref().is_none_or(|v| t.id == v)
             && typefilter.as_deref().is_none_or(|f| t.kind == f)
             && (!errors_only || (t.exitstatus.is_some() && !t.ok()))
@@ -65,5 +98,6 @@ pub fn node_tasks(ctx: &Ctx) -> ApiResult {
     });
     let start: usize = ctx.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = ctx.param("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
-    Ok(Value::Array(rows.into_iter().skip(start).take(limit).collect()))
+    let total = rows.len();
+    Ok((Value::Array(rows.into_iter().skip(start).take(limit).collect()), total))
 }
