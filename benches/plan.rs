@@ -39,7 +39,7 @@ fn cluster(guests: usize, templates: usize) -> Json {
         .map(|i| json!({"vmid": 1000 + i, "type": "qemu", "node": node(i), "running": true, "config": guest_config(i)}))
         .collect();
     for t in 0..templates {
-        all.push(json!({"vmid": 9000 + t, "type": "qemu", "node": node(t), "template": true,
+        all.push(json!({"vmid": 90000 + t, "type": "qemu", "node": node(t), "template": true,
                         "config": {"name": format!("tmpl-{t}"), "scsi0": "shared:4", "ide2": "shared:cloudinit", "cores": 1, "memory": "1024"}}));
     }
     json!({
@@ -81,20 +81,33 @@ fn seed_state(dir: &Path, guests: usize) {
     let changes: Vec<Change> = (0..guests)
         .map(|i| {
             let config: Map<String, Json> = guest_config(i).as_object().unwrap().clone();
-            let live = LiveGuest { node: node(i), vmid: (1000 + i) as u32, pool: None, running: true, template: false, config };
+            let live = LiveGuest {
+                node: node(i),
+                vmid: (1000 + i) as u32,
+                pool: None,
+                running: true,
+                template: false,
+                config,
+            };
             let mut attrs = codec::decode(rt, &live);
-            let desired = json!({"node": 1, "name": 1, "cpu": {"cores": 2}, "memory": {"size": 2048}, "network": {"net0": {}}});
+            let desired =
+                json!({"node": 1, "name": 1, "cpu": {"cores": 2}, "memory": {"size": 2048}, "network": {"net0": {}}});
             let managed = pmx::plan::managed_paths(desired.as_object().unwrap());
             attrs.insert(
                 pmx::plan::PMX_META.into(),
                 json!({"provider": "proxmox", "origin": "managed", "managed": managed, "secrets": {}}),
             );
-            Change::new(ChangeType::Created, ResourceKind::Vm, format!("vm.g[{i}]").parse().unwrap(), Json::Object(attrs))
-                .node(node(i))
-                .vmid((1000 + i) as u32)
-                .status("running")
-                .cluster("proxmox")
-                .origin(Origin::Managed)
+            Change::new(
+                ChangeType::Created,
+                ResourceKind::Vm,
+                format!("vm.g[{i}]").parse().unwrap(),
+                Json::Object(attrs),
+            )
+            .node(node(i))
+            .vmid((1000 + i) as u32)
+            .status("running")
+            .cluster("proxmox")
+            .origin(Origin::Managed)
         })
         .collect();
     store.commit_changes(None, changes).unwrap();
@@ -198,7 +211,7 @@ resource "vm" "c" {{
   name  = "c-${{count.index}}"
 
   clone {{
-    source = 9000 + count.index % 10
+    source = 90000 + count.index % 10
   }}
 
   cpu {{
@@ -210,7 +223,10 @@ resource "vm" "c" {{
     std::fs::write(apply_dir.join("main.pmx"), config).unwrap();
     let (code, wall, _, out) = run(&sim, &apply_dir, &["apply", "--auto-approve", "--parallelism", "32"]);
     assert_eq!(code, 0, "{}", out.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
-    println!("apply, {clones} clones of 10 templates across {NODES} nodes (tasks of zero length, parallelism 32): {:.2} s", wall.as_secs_f64());
+    println!(
+        "apply, {clones} clones of 10 templates across {NODES} nodes (tasks of zero length, parallelism 32): {:.2} s",
+        wall.as_secs_f64()
+    );
     let (code, wall, _, _) = run(&sim, &apply_dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0);
     println!("plan after it, no changes: {:.2} s", wall.as_secs_f64());

@@ -9,8 +9,11 @@ use owo_colors::OwoColorize;
 
 use super::state::StateOptions;
 use super::{CmdResult, Global, VarArgs};
-use crate::config::{self, VarInputs};
-use crate::proxmox::{ClientConfig, ProviderSettings, PveClient};
+use indexmap::IndexMap;
+
+use crate::config;
+use crate::operation::Endpoint;
+use crate::proxmox::ProviderSettings;
 use crate::refresh;
 use crate::state::{RunKind, RunOutcome};
 
@@ -22,78 +25,69 @@ pub struct RefreshArgs {
     pub state: StateOptions,
 }
 
-/// Provider settings and the configured state URL: from the project's `.pmx` files when there
-/// are any (the default `provider "proxmox"` block), then `PMX_*` environment variables.
-fn project_settings(
+/// The clusters to read and the configured state settings: every provider block of the
+/// project's `.pmx` files (then `PMX_*` environment variables), or the environment alone in a
+/// folder without configuration.
+fn endpoints(
     args: &RefreshArgs,
     g: &Global,
-) -> miette::Result<(ProviderSettings, Option<crate::config::model::StateSettings>)> {
+) -> miette::Result<(IndexMap<String, Endpoint>, Option<crate::config::model::StateSettings>)> {
     let has_config = config::config_files(&g.dir).map(|f| !f.is_empty()).unwrap_or(false);
     if !has_config {
-        return Ok((ProviderSettings::default().with_env().into_diagnostic()?, None));
+        let settings = ProviderSettings::default().with_env().into_diagnostic()?;
+        let mut out = IndexMap::new();
+        out.insert(refresh::DEFAULT_CLUSTER.to_string(), Endpoint::new(refresh::DEFAULT_CLUSTER, settings)?);
+        return Ok((out, None));
     }
-    let inputs = VarInputs { cli: args.vars.inputs.clone(), ..VarInputs::default() };
-    let (loaded, diags) = config::load(&g.dir, &inputs);
-    let graph = loaded.filter(|_| !diags.has_errors()).map(|l| (crate::graph::build(&l), l));
-    let (graph, loaded) = match graph {
-        Some((Ok(graph), loaded)) => (graph, loaded),
-        Some((Err(more), _)) => {
-            let mut all = diags;
-            all.extend(more);
-            eprint!("{}", all.sorted().render(g.color_stderr));
-            return Err(miette!("the configuration has errors; fix them before refreshing"));
-        }
-        None => {
-            eprint!("{}", diags.sorted().render(g.color_stderr));
-            return Err(miette!("the configuration has errors; fix them before refreshing"));
-        }
+    let project = match super::plan::load_project(g, &args.vars) {
+        Ok(p) => p,
+        Err(_) => return Err(miette!("the configuration has errors; fix them before refreshing")),
     };
-    let state_settings = loaded.module.settings.state.clone();
-    let settings = match graph.providers.get("proxmox") {
-        Some(p) => ProviderSettings::from_block(&p.attributes).into_diagnostic()?,
-        None => ProviderSettings::default(),
-    };
-    Ok((settings.with_env().into_diagnostic()?, state_settings))
+    Ok((project.clients()?, project.state_settings().cloned()))
 }
 
 pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
-    let (settings, configured_state) = project_settings(&args, g)?;
-    let client_config = ClientConfig::from_settings(settings).into_diagnostic()?;
-    let endpoint = client_config.endpoint.clone();
-    let client = PveClient::new(client_config).into_diagnostic()?;
-
+    let (endpoints, configured_state) = endpoints(&args, g)?;
     let (location, workspace) = args.state.resolve(g, configured_state.as_ref())?;
     let mut store = crate::state::Store::open(&location, &workspace)?;
     store.lock("pmx refresh", args.state.lock_timeout)?;
     let before = store.meta()?.serial;
     let run = store.begin_run(RunKind::Refresh, "pmx refresh")?;
-
-    let progress = spinner(g, &format!("Reading {endpoint}"));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().into_diagnostic()?;
-    let read = runtime.block_on(async {
-        let version = client.version().await?;
-        let live = refresh::read_cluster(&client).await?;
-        Ok::<_, crate::proxmox::Error>((version, live))
-    });
-    if let Some(p) = &progress {
-        p.finish_and_clear();
-    }
-    let (version, live) = match read {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = store.finish_run(run, RunOutcome::Failed, Some(serde_json::json!({"error": e.to_string()})));
-            return Err(miette!("refresh failed: {e}"));
-        }
-    };
 
-    let stored = store.find_all(None)?;
-    let (changes, summary) = refresh::reconcile(&stored, live);
-    let outcome = store.commit_changes(Some(run), changes)?;
-    let after = if summary.discovered.is_empty() && summary.changed.is_empty() && summary.gone.is_empty() {
-        before
-    } else {
-        outcome.serial
-    };
+    let mut summary = refresh::RefreshSummary::default();
+    let mut versions = Vec::new();
+    let mut after = before;
+    for (key, ep) in &endpoints {
+        let progress = spinner(g, &format!("Reading {}", ep.url));
+        let read = runtime.block_on(async {
+            let version = ep.client.version().await?;
+            let live = refresh::read_cluster_of(key, &ep.client).await?;
+            Ok::<_, crate::proxmox::Error>((version, live))
+        });
+        if let Some(p) = &progress {
+            p.finish_and_clear();
+        }
+        let (version, live) = match read {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = store.finish_run(run, RunOutcome::Failed, Some(serde_json::json!({"error": e.to_string()})));
+                return Err(miette!("refresh of {} failed: {e}", ep.url));
+            }
+        };
+        versions.push((ep.url.clone(), version.version));
+        let stored = store.find_all(None)?;
+        let (changes, s) = refresh::reconcile_in(key, &stored, live);
+        let changed = !(s.discovered.is_empty() && s.changed.is_empty() && s.gone.is_empty());
+        let outcome = store.commit_changes(Some(run), changes)?;
+        if changed {
+            after = outcome.serial;
+        }
+        summary.discovered.extend(s.discovered);
+        summary.changed.extend(s.changed);
+        summary.gone.extend(s.gone);
+        summary.unchanged += s.unchanged;
+    }
     let counts = serde_json::json!({
         "discovered": summary.discovered.len(),
         "changed": summary.changed.len(),
@@ -101,11 +95,14 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
         "unchanged": summary.unchanged,
     });
     store.finish_run(run, RunOutcome::Succeeded, Some(counts.clone()))?;
+    let endpoint = versions.first().map(|(u, _)| u.clone()).unwrap_or_default();
+    let pve_version = versions.first().map(|(_, v)| v.clone()).unwrap_or_default();
 
     if g.json {
         crate::render::print_json(&serde_json::json!({
             "endpoint": endpoint,
-            "pve_version": version.version,
+            "pve_version": pve_version,
+            "clusters": versions.iter().map(|(u, v)| serde_json::json!({"endpoint": u, "pve_version": v})).collect::<Vec<_>>(),
             "state": location.to_string(),
             "workspace": workspace,
             "run_id": run,
@@ -121,7 +118,10 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
     if g.quiet {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Refreshed state from {endpoint} (Proxmox VE {})\n", version.version);
+    for (url, v) in &versions {
+        println!("Refreshed state from {url} (Proxmox VE {v})");
+    }
+    println!();
     let sign = |s: &'static str| -> String {
         match (g.color, s) {
             (false, _) => s.to_string(),

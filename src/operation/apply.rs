@@ -109,8 +109,8 @@ fn record_refresh(
     let run = store.begin_run(RunKind::Refresh, command)?;
     let started = std::time::Instant::now();
     let mut results = Vec::new();
-    for ep in endpoints.values() {
-        let live = match runtime.block_on(crate::refresh::read_cluster(&ep.client)) {
+    for (key, ep) in endpoints {
+        let live = match runtime.block_on(crate::refresh::read_cluster_of(key, &ep.client)) {
             Ok(l) => l,
             Err(e) => {
                 let _ = store.finish_run(run, RunOutcome::Failed, Some(json!({"error": e.to_string()})));
@@ -118,7 +118,7 @@ fn record_refresh(
             }
         };
         let stored = store.find_all(None)?;
-        let (changes, summary) = crate::refresh::reconcile(&stored, live);
+        let (changes, summary) = crate::refresh::reconcile_in(key, &stored, live);
         store.commit_changes(Some(run), changes)?;
         for a in summary.changed.iter().chain(&summary.discovered).chain(&summary.gone) {
             results.push(crate::apply::ChangeResult {

@@ -40,19 +40,50 @@ pub struct LiveResource {
 
 /// The address an unmanaged guest is recorded under.
 pub fn discovered_address(kind: ResourceKind, vmid: u32) -> ResourceAddress {
-    let type_name = if kind == ResourceKind::Container { "container" } else { "vm" };
-    ConfigAddress::managed(type_name, "discovered").instance(InstanceKey::Int(i64::from(vmid)))
+    discovered_address_in(DEFAULT_CLUSTER, kind, vmid)
 }
 
-/// Reads nodes, storages, pools and every guest with its config.
+/// The provider key of the default cluster.
+pub const DEFAULT_CLUSTER: &str = "proxmox";
+
+/// The address an unmanaged guest of `cluster` is recorded under: `vm.discovered[100]` in the
+/// default cluster, `vm.discovered["dc2/100"]` in `proxmox.dc2`, so that two clusters' vmids
+/// never share an address.
+pub fn discovered_address_in(cluster: &str, kind: ResourceKind, vmid: u32) -> ResourceAddress {
+    let type_name = if kind == ResourceKind::Container { "container" } else { "vm" };
+    let key = match alias_of(cluster) {
+        None => InstanceKey::Int(i64::from(vmid)),
+        Some(a) => InstanceKey::Str(format!("{a}/{vmid}")),
+    };
+    ConfigAddress::managed(type_name, "discovered").instance(key)
+}
+
+fn alias_of(cluster: &str) -> Option<&str> {
+    cluster.strip_prefix("proxmox.")
+}
+
+/// An instance key naming `name` within `cluster` (the name alone in the default cluster).
+fn keyed(cluster: &str, name: &str) -> InstanceKey {
+    match alias_of(cluster) {
+        None => InstanceKey::None,
+        Some(a) => InstanceKey::Str(format!("{a}/{name}")),
+    }
+}
+
+/// Reads nodes, storages, pools and every guest with its config, of the default cluster.
 pub async fn read_cluster(client: &PveClient) -> Result<Vec<LiveResource>, PveError> {
+    read_cluster_of(DEFAULT_CLUSTER, client).await
+}
+
+/// Reads nodes, storages, pools and every guest with its config, addressed within `cluster`.
+pub async fn read_cluster_of(cluster: &str, client: &PveClient) -> Result<Vec<LiveResource>, PveError> {
     let resources = client.cluster_resources(None).await?;
     let mut live = Vec::new();
     let mut guests = Vec::new();
     for r in resources {
         match r.kind {
-            PveKind::Node => live.push(node_resource(&r)),
-            PveKind::Storage => live.extend(storage_resource(&r)),
+            PveKind::Node => live.push(node_resource(cluster, &r)),
+            PveKind::Storage => live.extend(storage_resource(cluster, &r)),
             PveKind::Qemu => guests.push((GuestKind::Qemu, r)),
             PveKind::Lxc => guests.push((GuestKind::Lxc, r)),
             _ => {}
@@ -64,7 +95,7 @@ pub async fn read_cluster(client: &PveClient) -> Result<Vec<LiveResource>, PveEr
                 return Ok(None);
             };
             let config = client.guest_config(&node, &kind, vmid).await?;
-            Ok(Some(guest_resource(kind, &node, vmid, &r, config.into_iter().collect())))
+            Ok(Some(guest_resource(cluster, kind, &node, vmid, &r, config.into_iter().collect())))
         })
         .buffer_unordered(CONFIG_READ_PARALLELISM)
         .filter_map(|r: Result<Option<LiveResource>, PveError>| async move { r.transpose() })
@@ -81,7 +112,10 @@ pub async fn read_cluster(client: &PveClient) -> Result<Vec<LiveResource>, PveEr
         let mut member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
         member_ids.sort();
         live.push(LiveResource {
-            address: ConfigAddress::managed("pool", pool.poolid.clone()).instance(InstanceKey::None),
+            address: match alias_of(cluster) {
+                None => ConfigAddress::managed("pool", pool.poolid.clone()).instance(InstanceKey::None),
+                Some(_) => ConfigAddress::managed("pool", "discovered").instance(keyed(cluster, &pool.poolid)),
+            },
             kind: ResourceKind::Pool,
             identity: Identity::default(),
             digest: None,
@@ -93,10 +127,11 @@ pub async fn read_cluster(client: &PveClient) -> Result<Vec<LiveResource>, PveEr
     Ok(live)
 }
 
-fn node_resource(r: &ClusterResource) -> LiveResource {
+fn node_resource(cluster: &str, r: &ClusterResource) -> LiveResource {
     let name = r.node.clone().unwrap_or_else(|| r.id.trim_start_matches("node/").to_string());
     LiveResource {
-        address: ConfigAddress::data("node", name.clone()).instance(InstanceKey::None),
+        address: ConfigAddress::data("node", name.clone())
+            .instance(alias_of(cluster).map_or(InstanceKey::None, |a| InstanceKey::Str(a.to_string()))),
         kind: ResourceKind::Node,
         identity: Identity { node: Some(name.clone()), ..Identity::default() },
         digest: None,
@@ -105,11 +140,15 @@ fn node_resource(r: &ClusterResource) -> LiveResource {
     }
 }
 
-fn storage_resource(r: &ClusterResource) -> Option<LiveResource> {
+fn storage_resource(cluster: &str, r: &ClusterResource) -> Option<LiveResource> {
     let (node, storage) = (r.node.clone()?, r.storage.clone()?);
     let extra = |k: &str| r.extra.get(k).cloned().unwrap_or(Json::Null);
+    let key = match alias_of(cluster) {
+        None => InstanceKey::Str(node.clone()),
+        Some(a) => InstanceKey::Str(format!("{a}/{node}")),
+    };
     Some(LiveResource {
-        address: ConfigAddress::data("storage", storage.clone()).instance(InstanceKey::Str(node.clone())),
+        address: ConfigAddress::data("storage", storage.clone()).instance(key),
         kind: ResourceKind::Storage,
         identity: Identity { node: Some(node.clone()), ..Identity::default() },
         digest: None,
@@ -126,6 +165,7 @@ fn storage_resource(r: &ClusterResource) -> Option<LiveResource> {
 }
 
 fn guest_resource(
+    cluster: &str,
     kind: GuestKind,
     node: &str,
     vmid: u32,
@@ -154,7 +194,7 @@ fn guest_resource(
         attributes.insert("template".into(), Json::Bool(true));
     }
     LiveResource {
-        address: discovered_address(state_kind, vmid),
+        address: discovered_address_in(cluster, state_kind, vmid),
         kind: state_kind,
         identity: Identity { node: Some(node.to_string()), vmid: Some(vmid), fingerprint },
         digest,
@@ -176,6 +216,22 @@ pub struct RefreshSummary {
 /// Guests are matched by vmid (a managed guest keeps its address); the rest by address. Only the
 /// kinds refresh reads are ever marked gone.
 pub fn reconcile(stored: &[StoredResource], live: Vec<LiveResource>) -> (Vec<Change>, RefreshSummary) {
+    reconcile_in(DEFAULT_CLUSTER, stored, live)
+}
+
+/// [`reconcile`] for one cluster: only what state holds of that cluster (or of no recorded
+/// cluster, when it is the default one) is matched, kept or marked gone.
+pub fn reconcile_in(
+    cluster: &str,
+    stored: &[StoredResource],
+    live: Vec<LiveResource>,
+) -> (Vec<Change>, RefreshSummary) {
+    let ours = |s: &&StoredResource| match &s.cluster {
+        Some(c) => c == cluster,
+        None => cluster == DEFAULT_CLUSTER,
+    };
+    let stored: Vec<StoredResource> = stored.iter().filter(ours).cloned().collect();
+    let stored = stored.as_slice();
     let by_vmid: HashMap<(ResourceKind, u32), &StoredResource> = stored
         .iter()
         .filter(|s| matches!(s.kind, ResourceKind::Vm | ResourceKind::Container))
@@ -227,7 +283,7 @@ pub fn reconcile(stored: &[StoredResource], live: Vec<LiveResource>) -> (Vec<Cha
                 to_change(l, ChangeType::Discovered)
                     .payload(json!({"source": "refresh", "new": true}))
                     .origin(origin)
-                    .cluster("proxmox"),
+                    .cluster(cluster),
             );
         }
     }
