@@ -188,6 +188,10 @@ impl Ctx {
         if rc.after.is_none() {
             return Ok(None);
         }
+        if self.plan.mode == crate::plan::PlanMode::Rollback {
+            // The desired values are what state recorded then, carried by the plan itself.
+            return Ok(rc.after.as_ref().and_then(Json::as_object).cloned());
+        }
         let graph = self.graph()?;
         let addr: ResourceAddress = rc.address.parse().map_err(|_| format!("bad address {}", rc.address))?;
         let inst =
@@ -383,7 +387,7 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
         }
     }
     let sem = Arc::new(Semaphore::new(opts.parallelism.max(1)));
-    let mut running: tokio::task::JoinSet<(usize, Result<Done, String>, u128)> = tokio::task::JoinSet::new();
+    let mut running: tokio::task::JoinSet<(usize, Option<Result<Done, String>>, u128)> = tokio::task::JoinSet::new();
     let mut in_flight: HashSet<usize> = HashSet::new();
     loop {
         // Start what is ready.
@@ -409,6 +413,10 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
                     let reporter = reporter.clone();
                     running.spawn(async move {
                         let _permit = sem.acquire_owned().await.expect("never closed");
+                        if ctx.cancelled.load(Ordering::SeqCst) {
+                            // Interrupted while waiting for its turn: it never starts.
+                            return (i, None, 0);
+                        }
                         let rc = &ctx.plan.resource_changes[i];
                         reporter.started(&rc.address, rc.action);
                         let t = Instant::now();
@@ -416,7 +424,7 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
                             Ok(desired) => ops::execute(&ctx, rc, desired).await,
                             Err(e) => Err(e),
                         };
-                        (i, result, t.elapsed().as_millis())
+                        (i, Some(result), t.elapsed().as_millis())
                     });
                 }
             }
@@ -427,18 +435,19 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
             Err(e) => {
                 // A panicking change must not take the others down; find which one it was.
                 let i = *in_flight.iter().next().unwrap_or(&0);
-                (i, Err(format!("internal error: {e}")), 0)
+                (i, Some(Err(format!("internal error: {e}"))), 0)
             }
         };
         in_flight.remove(&i);
         elapsed[i] = ms;
         let rc = &plan.resource_changes[i];
         let outcome = match result {
-            Ok(done) => {
+            Some(Ok(done)) => {
                 ctx.learn(&rc.address, &done);
                 Outcome::Applied
             }
-            Err(e) => Outcome::Failed(e),
+            Some(Err(e)) => Outcome::Failed(e),
+            None => Outcome::Skipped("the apply was interrupted before it started".into()),
         };
         reporter.finished(&rc.address, rc.action, &outcome, Duration::from_millis(ms as u64));
         state[i] = Some(outcome);

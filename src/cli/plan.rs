@@ -44,6 +44,10 @@ pub struct PlanArgs {
     /// Exit 1 when the plan has a change of this impact (comma-separated: reboot,stop,replace,destroy).
     #[arg(long, value_name = "IMPACTS", value_delimiter = ',')]
     pub fail_on: Vec<String>,
+    /// Plan the changes that bring the managed resources back to what state recorded at this
+    /// serial (see `pmx state history`).
+    #[arg(long, value_name = "SERIAL", conflicts_with_all = ["destroy", "refresh_only"])]
+    pub rollback_to: Option<i64>,
     /// How many guest configs are read at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
@@ -95,16 +99,21 @@ pub fn parse_fail_on(list: &[String]) -> miette::Result<Vec<Impact>> {
 pub fn run(args: PlanArgs, g: &Global) -> CmdResult {
     let fail_on = parse_fail_on(&args.fail_on)?;
     let project = load_project(g, &args.vars)?;
-    let mode = if args.destroy {
+    let mode = if args.rollback_to.is_some() {
+        PlanMode::Rollback
+    } else if args.destroy {
         PlanMode::Destroy
     } else if args.refresh_only {
         PlanMode::RefreshOnly
     } else {
         PlanMode::Normal
     };
-    let req = build_request(g, &project, mode, &args.target, &args.replace, args.parallelism)?;
+    let mut req = build_request(g, &project, mode, &args.target, &args.replace, args.parallelism)?;
     let (location, workspace) = args.state.resolve(g, project.state_settings())?;
     let mut store = crate::operation::open_store(&location, &workspace)?;
+    if let Some(serial) = args.rollback_to {
+        req.rollback = Some(crate::operation::plan::recorded_at(&mut store, serial)?);
+    }
     let endpoints = project.clients()?;
     let runtime = crate::operation::runtime()?;
     let progress = super::refresh::spinner(g, "Refreshing the cluster");

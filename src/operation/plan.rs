@@ -123,3 +123,37 @@ pub fn settle_open_intents(
     }
     Ok(())
 }
+
+/// The attributes of every resource as state recorded them at `serial` (the latest snapshot at
+/// or before it), by address; resources that did not exist then are absent.
+pub fn recorded_at(
+    store: &mut Store,
+    serial: i64,
+) -> miette::Result<std::collections::BTreeMap<String, serde_json::Value>> {
+    let meta = store.meta()?;
+    if serial < 0 || serial > meta.serial {
+        return Err(miette!("--rollback-to {serial}: the state's serials run from 0 to {}", meta.serial));
+    }
+    let mut addresses: Vec<crate::addr::ResourceAddress> =
+        store.find_all(None)?.into_iter().map(|s| s.address).collect();
+    for e in store.history(None, None)? {
+        if let Some(a) = e.address.clone() {
+            if !addresses.contains(&a) {
+                addresses.push(a);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for a in addresses {
+        let versions = store.snapshots(&a)?;
+        let then = versions.iter().filter(|v| v.serial <= serial).max_by_key(|v| v.serial);
+        if let Some(v) = then {
+            let managed = v.origin == crate::state::Origin::Managed
+                && v.attributes.as_ref().is_some_and(|a| a.get(crate::plan::PMX_META).is_some());
+            if let (Some(attrs), false, true) = (&v.attributes, v.change.removes(), managed) {
+                out.insert(a.to_string(), attrs.clone());
+            }
+        }
+    }
+    Ok(out)
+}

@@ -244,6 +244,11 @@ pub fn decide(
         endpoints: BTreeMap::new(),
     };
 
+    if let Some(then) = &req.rollback {
+        rollback(&mut plan, stored, then, &view_of, key, req);
+        return Ok(plan);
+    }
+
     let mut claimed: HashSet<String> = HashSet::new();
     for inst in graph.instances.values() {
         let addr = inst.addr.to_string();
@@ -263,8 +268,19 @@ pub fn decide(
                 plan.resource_drift.push(d);
             }
         }
-        let change =
-            plan_instance(&PlanInstance { inst, rt, prior, import_id: imports.get(&addr).cloned(), view, key, req });
+        let change = plan_instance(&PlanInstance {
+            addr: &inst.addr,
+            provider: &inst.provider,
+            attributes: &inst.attributes,
+            lifecycle: &inst.lifecycle,
+            depends_on: &inst.depends_on,
+            rt,
+            prior,
+            import_id: imports.get(&addr).cloned(),
+            view,
+            key,
+            req,
+        });
         match change {
             Ok(c) => {
                 if req.mode == PlanMode::RefreshOnly {
@@ -418,6 +434,95 @@ pub fn known_values(
         return Err(diags);
     }
     Ok(known)
+}
+
+/// `--rollback-to`: the managed resources as state recorded them then are the desired ones;
+/// those created since are destroyed.
+fn rollback<'v>(
+    plan: &mut Plan,
+    stored: &[StoredResource],
+    then: &BTreeMap<String, Json>,
+    view_of: &dyn Fn(&str) -> &'v ClusterView,
+    key: &[u8],
+    req: &PlanRequest,
+) {
+    let lifecycle = crate::config::model::Lifecycle::default();
+    for s in stored.iter().filter(|s| Bookkeeping::is_managed(s)) {
+        let Some(rt) = schema_of(s.kind) else { continue };
+        let provider = provider_of(s);
+        let view = view_of(&provider);
+        let addr = s.address.to_string();
+        match then.get(&addr) {
+            Some(recorded) => {
+                let mut desired: IndexMap<String, Value> = recorded
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.as_str() != PMX_META && k.as_str() != "template")
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect();
+                // The vmid stays: a rollback never replaces a guest for its id.
+                desired.shift_remove("vmid");
+                let change = plan_instance(&PlanInstance {
+                    addr: &s.address,
+                    provider: &provider,
+                    attributes: &desired,
+                    lifecycle: &lifecycle,
+                    depends_on: &[],
+                    rt,
+                    prior: Some((s, None)),
+                    import_id: None,
+                    view,
+                    key,
+                    req,
+                });
+                match change {
+                    Ok(c) => plan.resource_changes.push(c),
+                    Err(p) => plan.problems.push(p),
+                }
+            }
+            None => {
+                let found = find_live(rt, Some(s), None, view);
+                let (before, live) = match found {
+                    Found::Live { decoded, live } => (Some(Json::Object(decoded)), live),
+                    _ => continue,
+                };
+                plan.resource_changes.push(ResourceChange {
+                    address: addr,
+                    previous_address: None,
+                    mode: "managed".into(),
+                    type_name: rt.name.to_string(),
+                    provider,
+                    action: Action::Delete,
+                    create_before_destroy: false,
+                    action_reason: Some("delete_because_rollback".into()),
+                    import_id: None,
+                    before,
+                    after: None,
+                    after_unknown: json!({}),
+                    before_sensitive: json!({}),
+                    after_sensitive: json!({}),
+                    replace_paths: vec![],
+                    changes: vec![],
+                    impact: if rt.name == "pool" { Impact::None } else { Impact::Destroy },
+                    destroys_data: rt.name != "pool",
+                    live,
+                    depends_on: vec![],
+                    notes: vec!["created after the serial rolled back to".into()],
+                    managed_paths: vec![],
+                });
+            }
+        }
+    }
+    for addr in then.keys() {
+        if !stored.iter().any(|s| s.address.to_string() == *addr) {
+            plan.problems.push(PlanProblem {
+                address: addr.clone(),
+                message: format!("{addr} was destroyed since; a rollback cannot bring its disks back"),
+                help: Some("add it to the configuration again to create it anew".into()),
+            });
+        }
+    }
 }
 
 /// What changed outside pmx since state last recorded the resource: the stored attributes
@@ -588,7 +693,11 @@ fn forget_change(s: &StoredResource, provider: &str) -> ResourceChange {
 }
 
 struct PlanInstance<'a> {
-    inst: &'a Instance,
+    addr: &'a ResourceAddress,
+    provider: &'a str,
+    attributes: &'a IndexMap<String, Value>,
+    lifecycle: &'a crate::config::model::Lifecycle,
+    depends_on: &'a [ResourceAddress],
     rt: &'a ResourceType,
     prior: Option<(&'a StoredResource, Option<&'a str>)>,
     import_id: Option<String>,
@@ -616,8 +725,8 @@ fn registry_block_is_slotted(name: &str) -> bool {
 }
 
 fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
-    let addr = p.inst.addr.to_string();
-    let (after, after_unknown, after_sensitive) = values::split(&Value::Map(p.inst.attributes.clone()), p.key);
+    let addr = p.addr.to_string();
+    let (after, after_unknown, after_sensitive) = values::split(&Value::Map(p.attributes.clone()), p.key);
     let desired = after.as_object().cloned().unwrap_or_default();
     let mut notes = Vec::new();
     let found = match (p.prior, &p.import_id) {
@@ -676,7 +785,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
                 prior_managed: &book.managed,
                 prior_secrets: &book.secrets,
                 running: live.running,
-                lifecycle: &p.inst.lifecycle,
+                lifecycle: p.lifecycle,
             });
             if let Some(problem) = outcome.problems.first() {
                 return Err(PlanProblem { address: addr.clone(), message: problem.clone(), help: None });
@@ -695,7 +804,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
             } else {
                 Action::NoOp
             };
-            if p.req.replace.iter().any(|r| r == &p.inst.addr) {
+            if p.req.replace.iter().any(|r| r == p.addr) {
                 action = Action::Replace;
                 reason = Some("replace_by_request".into());
             }
@@ -709,7 +818,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
             change_list.iter().any(|c| c.destroys_data),
         ),
     };
-    if matches!(action, Action::Replace) && p.inst.lifecycle.prevent_destroy {
+    if matches!(action, Action::Replace) && p.lifecycle.prevent_destroy {
         return Err(PlanProblem {
             address: addr.clone(),
             message: format!("{addr} has lifecycle.prevent_destroy set and this plan would replace it"),
@@ -728,9 +837,9 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
         previous_address: p.prior.and_then(|(_, from)| from.map(str::to_string)),
         mode: "managed".into(),
         type_name: p.rt.name.to_string(),
-        provider: p.inst.provider.clone(),
+        provider: p.provider.to_string(),
         action,
-        create_before_destroy: p.inst.lifecycle.create_before_destroy,
+        create_before_destroy: p.lifecycle.create_before_destroy,
         action_reason: reason,
         import_id: p.import_id.clone(),
         before,
@@ -743,7 +852,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
         impact,
         destroys_data,
         live,
-        depends_on: p.inst.depends_on.iter().map(ToString::to_string).collect(),
+        depends_on: p.depends_on.iter().map(ToString::to_string).collect(),
         notes,
         managed_paths: managed_paths(&desired),
     })
@@ -751,7 +860,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
 
 /// A create that Proxmox would refuse because the id is taken by something pmx does not manage.
 fn create_conflict(p: &PlanInstance<'_>, desired: &Map<String, Json>) -> Option<PlanProblem> {
-    let addr = p.inst.addr.to_string();
+    let addr = p.addr.to_string();
     if p.rt.name == "pool" {
         let id = desired.get("id")?.as_str()?;
         p.view.pool(id)?;

@@ -238,3 +238,36 @@ fn bad_inputs_are_clear_errors_and_write_nothing() {
     let out = h.expect(&["state", "list"], 0);
     assert_eq!(stdout(&out).trim(), "", "{}", stdout(&out));
 }
+
+#[test]
+fn rollback_to_a_serial_plans_back_to_what_state_recorded_then() {
+    let h = applied(ONE_VM);
+    let meta = {
+        let mut s =
+            pmx::state::Store::open(&pmx::state::StateLocation::Sqlite(h.path(".pmx/state.db")), "default").unwrap();
+        s.meta().unwrap()
+    };
+    let extra = "\nresource \"pool\" \"later\" {\n  id = \"later\"\n}\n";
+    h.write("main.pmx", &format!("{}{extra}", ONE_VM.replace("cores = 2", "cores = 4")));
+    h.plan_and_apply();
+    let plan = h.plan_json(&["--rollback-to", &meta.serial.to_string()]);
+    assert_eq!(plan["plan_mode"], "rollback");
+    let mut acts = actions(&plan);
+    acts.sort();
+    assert_eq!(
+        acts,
+        vec![("pool.later".to_string(), "delete".to_string()), ("vm.web".to_string(), "update".to_string())]
+    );
+    let web = change(&plan, "vm.web");
+    let cores =
+        web["pmx"]["changes"].as_array().unwrap().iter().find(|c| c["path"] == json!(["cpu", "cores"])).unwrap();
+    assert_eq!((cores["before"].clone(), cores["after"].clone()), (json!(4), json!(2)));
+    h.expect(&["plan", "--rollback-to", &meta.serial.to_string(), "--out", "back.out"], 0);
+    h.expect(&["apply", "back.out"], 0);
+    let (vmid, node) = h.guest("web").unwrap();
+    let c = h.client();
+    let config = h.runtime.block_on(c.guest_config(&node, &GuestKind::Qemu, vmid)).unwrap();
+    assert_eq!(config["cores"].to_string().trim_matches('"'), "2");
+    let out = h.expect(&["plan", "--rollback-to", "999"], 1);
+    assert!(flat(&stderr(&out)).contains("serials run from 0 to"), "{}", stderr(&out));
+}

@@ -160,3 +160,51 @@ fn sigkill_at_any_moment_of_an_apply_is_recovered() {
     assert!(mid_apply >= 20, "only {mid_apply} of {points} kills hit a running apply");
     assert!(half_done >= 8, "only {half_done} kills left an intent open");
 }
+
+#[test]
+fn ctrl_c_starts_nothing_new_waits_for_running_changes_and_records_them() {
+    let mut options = sim_options();
+    options.task_duration = Duration::from_millis(400);
+    let h = Harness::with(options);
+    h.write("main.pmx", &config(1, true));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PMX_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let child = cmd
+        .arg("-C")
+        .arg(h.dir.path())
+        .args(["apply", "--auto-approve", "--parallelism", "2"])
+        .env("PMX_ENDPOINT", &h.sim.base_url)
+        .env("PMX_TOKEN_ID", &h.sim.token_id)
+        .env("PMX_TOKEN_SECRET", &h.sim.token_secret)
+        .env("PMX_FINGERPRINT", &h.sim.fingerprint)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "an interrupted apply fails: {}", stdout(&out));
+    assert!(stderr(&out).contains("Interrupt received"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("interrupted"), "{}", stdout(&out));
+    // What ran was waited for and recorded: nothing is left open, and the run says it failed.
+    let mut store = Store::open(&StateLocation::Sqlite(h.path(".pmx/state.db")), "default").unwrap();
+    assert!(store.open_intents().unwrap().is_empty(), "running changes were finished and recorded");
+    let runs = store.runs(5).unwrap();
+    assert!(runs.iter().any(|r| r.outcome == pmx::state::RunOutcome::Failed), "the run is marked failed");
+    drop(store);
+    let plan = h.plan_json(&[]);
+    assert!(!actions(&plan).is_empty(), "work was left for the next apply");
+    h.expect(&["apply", "--auto-approve"], 0);
+    let mut all = NAMES.to_vec();
+    all.push("extra");
+    assert_converged(&h, &all, "after Ctrl-C");
+}
