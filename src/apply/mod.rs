@@ -387,7 +387,9 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
         }
     }
     let sem = Arc::new(Semaphore::new(opts.parallelism.max(1)));
-    let mut running: tokio::task::JoinSet<(usize, Option<Result<Done, String>>, u128)> = tokio::task::JoinSet::new();
+    // (change, its result or None when it never started, milliseconds)
+    type Finished = (usize, Option<Result<Done, String>>, u128);
+    let mut running: tokio::task::JoinSet<Finished> = tokio::task::JoinSet::new();
     let mut in_flight: HashSet<usize> = HashSet::new();
     loop {
         // Start what is ready.
