@@ -125,8 +125,15 @@ fn run(sim: &pmx::sim::RunningSim, dir: &Path, args: &[&str]) -> (i32, Duration,
         .env("PMX_TOKEN_SECRET", &sim.token_secret)
         .env("PMX_FINGERPRINT", &sim.fingerprint)
         .env("NO_COLOR", "1")
+        .env("PMX_LOG", "info")
         .output()
         .unwrap();
+    // The phases the plan logs: state read, cluster read (with its requests/s), plan decided.
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if ["state read", "cluster read", "plan decided"].iter().any(|p| line.contains(p)) {
+            println!("    {}", line.trim());
+        }
+    }
     let wall = t.elapsed();
     // SAFETY: getrusage on RUSAGE_CHILDREN with a zeroed struct is always sound.
     let rss = unsafe {

@@ -103,16 +103,21 @@ pub struct Read {
     pub fingerprint: Option<String>,
 }
 
-pub async fn read_guest(client: &PveClient, rt: &ResourceType, node: &str, vmid: u32) -> OpResult<Read> {
+/// Reads a guest back after a change. Its pool is the one pmx just gave it (`pool`): reading
+/// `/cluster/resources` for it would cost the whole cluster's list per guest.
+pub async fn read_guest(
+    client: &PveClient,
+    rt: &ResourceType,
+    node: &str,
+    vmid: u32,
+    pool: Option<&str>,
+) -> OpResult<Read> {
     let kind = kind_of(rt);
-    let (config, status, resources) = futures::try_join!(
-        client.guest_config(node, &kind, vmid),
-        client.guest_status(node, &kind, vmid),
-        client.cluster_resources(Some("vm")),
-    )
-    .map_err(|e| pve(&format!("reading {} {vmid} back", rt.name), e))?;
+    let (config, status) =
+        futures::try_join!(client.guest_config(node, &kind, vmid), client.guest_status(node, &kind, vmid))
+            .map_err(|e| pve(&format!("reading {} {vmid} back", rt.name), e))?;
     let raw: Map<String, Json> = config.into_iter().collect();
-    let pool = resources.iter().find(|r| r.vmid == Some(vmid)).and_then(|r| r.pool.clone());
+    let pool = pool.map(str::to_string);
     let running = matches!(status.status, crate::proxmox::models::GuestState::Running);
     let guest = LiveGuest { node: node.to_string(), vmid, pool, running, template: false, config: raw.clone() };
     Ok(Read {
@@ -494,7 +499,7 @@ async fn guest_create(
         }
         drop(permit);
         // Now the clone exists: record it at once, so a crash from here on leaves it tracked.
-        let read = read_guest(client, rt, &cloned_on, vmid).await?;
+        let read = read_guest(client, rt, &cloned_on, vmid, pool_of(rc, desired)).await?;
         commit(ctx, guest_change(created_type(ctx, &addr), rt, rc, &cloned_on, vmid, &read))?;
         journal.finish(&intent)?;
         ctx.release_vmid(&rc.provider, vmid);
@@ -505,7 +510,7 @@ async fn guest_create(
                 client.migrate_offline_with_local_disks(&cloned_on, vmid, &node)
             })
             .await?;
-            let read = read_guest(client, rt, &node, vmid).await?;
+            let read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
             commit(ctx, guest_change(ChangeType::Updated, rt, rc, &node, vmid, &read))?;
             journal.finish(&intent)?;
             read
@@ -534,13 +539,18 @@ async fn guest_create(
             ctx.release_vmid(&rc.provider, vmid);
             return Err(e);
         }
-        let read = read_guest(client, rt, &node, vmid).await?;
+        let read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
         commit(ctx, guest_change(created_type(ctx, &addr), rt, rc, &node, vmid, &read))?;
         journal.finish(&intent)?;
         ctx.release_vmid(&rc.provider, vmid);
         let read = power_to(ctx, client, journal, rt, rc, desired, &node, vmid, read).await?;
         Ok(done_of(rt, &read))
     }
+}
+
+/// The pool a guest is in after its change: the desired one, else the one it had.
+fn pool_of<'a>(rc: &'a ResourceChange, desired: &'a Map<String, Json>) -> Option<&'a str> {
+    str_of(desired, "pool").or_else(|| rc.before.as_ref().and_then(|b| b.get("pool")).and_then(Json::as_str))
 }
 
 fn done_of(rt: &ResourceType, read: &Read) -> Done {
@@ -596,7 +606,7 @@ async fn power_to(
         }
     })
     .await?;
-    let read = read_guest(client, rt, node, vmid).await?;
+    let read = read_guest(client, rt, node, vmid, pool_of(rc, desired)).await?;
     commit(ctx, guest_change(ChangeType::Updated, rt, rc, node, vmid, &read))?;
     journal.finish(&intent)?;
     Ok(read)
@@ -758,18 +768,18 @@ async fn apply_changes(
             _ => {}
         }
     }
-    read = read_guest(client, rt, &node, vmid).await?;
+    read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
     if needs_reboot && read.running && !needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "reboot", Some(vmid), Some(&node), json!({}))?;
         retrying(client, journal, &intent, &format!("rebooting {vmid}"), || client.reboot(&node, &kind, vmid)).await?;
         journal.finish(&intent)?;
-        read = read_guest(client, rt, &node, vmid).await?;
+        read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
     }
     if needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "start", Some(vmid), Some(&node), json!({}))?;
         retrying(client, journal, &intent, &format!("starting {vmid}"), || client.start(&node, &kind, vmid)).await?;
         journal.finish(&intent)?;
-        read = read_guest(client, rt, &node, vmid).await?;
+        read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
     }
     commit(ctx, guest_change(ChangeType::Updated, rt, rc, &node, vmid, &read))?;
     Ok(read)
@@ -794,7 +804,7 @@ async fn guest_update(
         let mut s = ctx.store.lock().map_err(|_| "state store lock poisoned")?;
         s.move_resource(Some(ctx.run), &from.parse().expect("address"), &addr).map_err(|e| e.to_string())?;
     }
-    let read = read_guest(client, rt, &node, vmid).await?;
+    let read = read_guest(client, rt, &node, vmid, pool_of(rc, desired)).await?;
     if rc.action == Action::Import {
         commit(ctx, guest_change(ChangeType::Imported, rt, rc, &node, vmid, &read))?;
     }

@@ -80,11 +80,24 @@ pub fn make(
     settle_open_intents(store, endpoints, runtime)?;
     let meta = store.meta()?;
     let key = store.plan_key()?;
+    let t = std::time::Instant::now();
     let stored = store.find_all(None)?;
+    tracing::info!(resources = stored.len(), elapsed_ms = t.elapsed().as_millis() as u64, "state read");
+    let t = std::time::Instant::now();
     let views = runtime
         .block_on(plan::read(endpoints, &stored, req.parallelism))
         .map_err(|(url, e)| PlanError::Other(miette!("cannot read the cluster at {url}: {e}")))?;
+    let requests: usize = views.values().map(|v| v.requests).sum();
+    let read_ms = t.elapsed().as_millis() as u64;
+    tracing::info!(
+        requests,
+        elapsed_ms = read_ms,
+        per_second = (requests as f64 * 1000.0 / read_ms.max(1) as f64) as u64,
+        "cluster read"
+    );
+    let t = std::time::Instant::now();
     let mut plan = plan::decide(project, &stored, &views, &meta, &key, req).map_err(PlanError::Diagnostics)?;
+    tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "plan decided");
     plan.endpoints = endpoints.iter().map(|(k, e)| (k.clone(), e.url.clone())).collect();
     Ok((plan, views))
 }

@@ -175,7 +175,17 @@ fn find_live(rt: &ResourceType, stored: Option<&StoredResource>, id_hint: Option
         template: r.template.unwrap_or(false),
         config: config.clone(),
     };
-    let decoded = codec::decode(rt, &guest);
+    let cached = view.decoded.lock().ok().and_then(|d| d.get(&(rt.name, vmid)).cloned());
+    let decoded = match cached {
+        Some(d) => d,
+        None => {
+            let d = codec::decode(rt, &guest);
+            if let Ok(mut cache) = view.decoded.lock() {
+                cache.insert((rt.name, vmid), d.clone());
+            }
+            d
+        }
+    };
     let live = LiveIdentity {
         node: Some(guest.node.clone()),
         vmid: Some(vmid),

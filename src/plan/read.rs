@@ -13,7 +13,7 @@ use crate::proxmox::models::{ClusterResource, GuestKind, Pool, ResourceKind as P
 use crate::proxmox::{Error as PveError, PveClient};
 
 /// What one cluster looks like at plan time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ClusterView {
     pub resources: Vec<ClusterResource>,
     pub pools: Vec<Pool>,
@@ -21,6 +21,20 @@ pub struct ClusterView {
     pub configs: HashMap<u32, Map<String, Json>>,
     /// API requests made.
     pub requests: usize,
+    /// Guests decoded so far, by resource type and vmid (a plan looks at each several times).
+    pub decoded: std::sync::Mutex<HashMap<(&'static str, u32), Map<String, Json>>>,
+}
+
+impl Clone for ClusterView {
+    fn clone(&self) -> Self {
+        ClusterView {
+            resources: self.resources.clone(),
+            pools: self.pools.clone(),
+            configs: self.configs.clone(),
+            requests: self.requests,
+            decoded: std::sync::Mutex::new(self.decoded.lock().map(|d| d.clone()).unwrap_or_default()),
+        }
+    }
 }
 
 impl ClusterView {
@@ -36,7 +50,7 @@ impl ClusterView {
 /// Reads the cluster: resources, pools, and the configs of `vmids` that exist.
 pub async fn read_view(client: &PveClient, vmids: &[u32], parallelism: usize) -> Result<ClusterView, PveError> {
     let (resources, pools) = futures::try_join!(client.cluster_resources(None), client.pools())?;
-    let mut view = ClusterView { resources, pools, configs: HashMap::new(), requests: 2 };
+    let mut view = ClusterView { resources, pools, configs: HashMap::new(), requests: 2, decoded: Default::default() };
     let wanted: Vec<(String, GuestKind, u32)> = vmids
         .iter()
         .filter_map(|v| {
