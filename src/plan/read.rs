@@ -12,6 +12,9 @@ use crate::config::Value;
 use crate::proxmox::models::{ClusterResource, GuestKind, Pool, ResourceKind as PveKind};
 use crate::proxmox::{Error as PveError, PveClient};
 
+/// Decoded guests by resource type and vmid.
+pub type DecodedGuests = HashMap<(&'static str, u32), Map<String, Json>>;
+
 /// What one cluster looks like at plan time.
 #[derive(Debug, Default)]
 pub struct ClusterView {
@@ -22,7 +25,7 @@ pub struct ClusterView {
     /// API requests made.
     pub requests: usize,
     /// Guests decoded so far, by resource type and vmid (a plan looks at each several times).
-    pub decoded: std::sync::Mutex<HashMap<(&'static str, u32), Map<String, Json>>>,
+    pub decoded: std::sync::Mutex<DecodedGuests>,
 }
 
 impl Clone for ClusterView {
