@@ -206,6 +206,34 @@ fn main() {
         bare.as_secs_f64() / wall.as_secs_f64()
     );
 
+    // 1b. The same plan against the realistic profile (9 ms per request, 3 pveproxy workers per
+    // node): what it takes on a real cluster, next to the bound those limits impose.
+    let real = runtime
+        .block_on(pmx::sim::start(SimOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            cluster: Some(cluster_file.clone()),
+            ..SimOptions::realistic()
+        }))
+        .unwrap();
+    let real_project = dir.path().join("real");
+    std::fs::create_dir_all(&real_project).unwrap();
+    std::fs::write(real_project.join("main.pmx"), PLAN_CONFIG.replace("COUNT", &guests.to_string())).unwrap();
+    seed_state(&real_project, guests);
+    for parallelism in [10usize, 48] {
+        let p = parallelism.to_string();
+        let (code, wall, _, _) = run(&real, &real_project, &["plan", "--detailed-exitcode", "--parallelism", &p]);
+        assert_eq!(code, 0);
+        // Each request holds a worker 9 ms; 3 workers per node, 16 nodes; pmx keeps `parallelism` in flight.
+        let in_flight = parallelism.min(3 * NODES) as f64;
+        let bound = (guests + 2) as f64 * 0.009 / in_flight;
+        println!(
+            "plan, realistic profile, parallelism {parallelism}: {:.2} s wall; bound from latency and workers {:.2} s",
+            wall.as_secs_f64(),
+            bound
+        );
+    }
+    drop(real);
+
     // 2. Creating `clones` guests by cloning 10 templates across 16 nodes.
     let apply_dir = dir.path().join("apply");
     std::fs::create_dir_all(&apply_dir).unwrap();

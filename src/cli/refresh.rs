@@ -72,7 +72,7 @@ pub fn run(args: RefreshArgs, g: &Global) -> CmdResult {
             Ok(v) => v,
             Err(e) => {
                 let _ = store.finish_run(run, RunOutcome::Failed, Some(serde_json::json!({"error": e.to_string()})));
-                return Err(miette!("refresh of {} failed: {e}", ep.url));
+                return Err(miette!("refresh failed at {}: {e}", ep.url));
             }
         };
         versions.push((ep.url.clone(), version.version));

@@ -116,6 +116,7 @@ impl Decoder<'_> {
             "data" => self.resource(file, b, Mode::Data),
             "import" => self.import(file, b),
             "moved" => self.moved(file, b),
+            "removed" => self.removed(file, b),
             other => {
                 let mut d = err(
                     file,
@@ -693,6 +694,44 @@ impl Decoder<'_> {
                     }
                 }
             }
+        }
+    }
+
+    fn removed(&mut self, file: &Arc<SourceFile>, b: Block) {
+        if self.labels(file, &b, &[]).is_none() {
+            return;
+        }
+        let header = header_span(&b);
+        let (attrs, blocks) = self.split(file, "removed", b.body, &["from"], &["lifecycle"]);
+        let mut from = None;
+        let mut from_at = Location::new(file, header.clone());
+        for a in attrs {
+            from = self.static_address(file, &a);
+            from_at = Location::new(file, span_of(&a.value));
+        }
+        let mut destroy = true;
+        for lb in blocks {
+            let (la, _) = self.split(file, "removed lifecycle", lb.body, &["destroy"], &[]);
+            for a in la {
+                let span = span_of(&a.value);
+                match file.text.get(span.clone()).unwrap_or("").trim() {
+                    "true" => destroy = true,
+                    "false" => destroy = false,
+                    _ => self.push(err(
+                        file,
+                        span,
+                        "wrong_type",
+                        "destroy must be true or false".to_string(),
+                        "not a bool",
+                    )),
+                }
+            }
+        }
+        match from {
+            Some(from) => {
+                self.module.removed.push(RemovedBlock { from, destroy, location: Location::new(file, header), from_at })
+            }
+            None => self.push(missing_attr(file, header, "from", "removed")),
         }
     }
 

@@ -51,7 +51,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
 /// The blocks allowed at the top level of a `.pmx` file.
 pub const TOP_LEVEL_BLOCKS: &[&str] =
-    &["pmx", "provider", "variable", "locals", "output", "resource", "data", "import", "moved"];
+    &["pmx", "provider", "variable", "locals", "output", "resource", "data", "import", "moved", "removed"];
 
 /// Arguments every `resource` (and, except `lifecycle`, every `data`) block accepts besides
 /// its schema's attributes.

@@ -50,6 +50,17 @@ pub struct Module {
     pub resources: IndexMap<ConfigAddress, ResourceBlock>,
     pub imports: Vec<ImportBlock>,
     pub moved: Vec<MovedBlock>,
+    pub removed: Vec<RemovedBlock>,
+}
+
+/// `removed { from = vm.old  lifecycle { destroy = false } }`: stop managing a resource; with
+/// `destroy = false` it stays on the cluster and only leaves state.
+#[derive(Debug, Clone)]
+pub struct RemovedBlock {
+    pub from: ResourceAddress,
+    pub destroy: bool,
+    pub location: Location,
+    pub from_at: Location,
 }
 
 /// The `pmx { ... }` block.

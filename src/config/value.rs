@@ -6,7 +6,7 @@
 
 use indexmap::IndexMap;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -20,6 +20,22 @@ pub enum Value {
     Unknown,
     /// A value that must never be shown (a secret); operations keep the mark.
     Sensitive(Box<Value>),
+}
+
+/// Hand-written so that a sensitive value never prints, not even under `{:?}`.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Number(n) => write!(f, "Number({n})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::List(items) => f.debug_list().entries(items).finish(),
+            Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
+            Value::Unknown => f.write_str("Unknown"),
+            Value::Sensitive(_) => f.write_str("Sensitive(<redacted>)"),
+        }
+    }
 }
 
 impl Value {
@@ -203,6 +219,13 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!v.to_redacted_json().to_string().contains("hunter2"));
         assert!(v.is_sensitive());
+    }
+
+    #[test]
+    fn sensitive_is_never_debug_printed() {
+        let v = Value::Map([("p".to_string(), Value::String("hunter2".into()).mark_sensitive())].into_iter().collect());
+        let shown = format!("{v:?} {v:#?}");
+        assert!(!shown.contains("hunter2") && shown.contains("redacted"), "{shown}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn run(
     let key = store.plan_key()?;
     let stored = store.find_all(None)?;
     let views = runtime
-        .block_on(plan::read(&endpoints, &stored, opts.parallelism))
+        .block_on(plan::read(&endpoints, &stored, &plan::import_vmids(&project), opts.parallelism))
         .map_err(|(url, e)| miette!("cannot read the cluster at {url}: {e}"))?;
     let known = plan::known_values(&project, &stored, &views).map_err(|d| {
         let first = d.errors().next().map(|e| e.message.clone()).unwrap_or_default();

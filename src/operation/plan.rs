@@ -85,7 +85,7 @@ pub fn make(
     tracing::info!(resources = stored.len(), elapsed_ms = t.elapsed().as_millis() as u64, "state read");
     let t = std::time::Instant::now();
     let views = runtime
-        .block_on(plan::read(endpoints, &stored, req.parallelism))
+        .block_on(plan::read(endpoints, &stored, &plan::import_vmids(project), req.parallelism))
         .map_err(|(url, e)| PlanError::Other(miette!("cannot read the cluster at {url}: {e}")))?;
     let requests: usize = views.values().map(|v| v.requests).sum();
     let read_ms = t.elapsed().as_millis() as u64;

@@ -101,14 +101,16 @@ pub fn kind_of(type_name: &str) -> Option<ResourceKind> {
 pub async fn read(
     endpoints: &IndexMap<String, Endpoint>,
     stored: &[StoredResource],
+    imports: &HashMap<String, Vec<u32>>,
     parallelism: usize,
 ) -> Result<HashMap<String, ClusterView>, (String, crate::proxmox::Error)> {
     let reads = endpoints.iter().map(|(key, ep)| {
-        let vmids: Vec<u32> = stored
+        let mut vmids: Vec<u32> = stored
             .iter()
             .filter(|s| Bookkeeping::is_managed(s) && provider_of(s) == *key)
             .filter_map(|s| s.identity.vmid)
             .collect();
+        vmids.extend(imports.get(key).into_iter().flatten());
         async move {
             let v = read::read_view(&ep.client, &vmids, parallelism).await.map_err(|e| (ep.url.clone(), e))?;
             Ok::<_, (String, crate::proxmox::Error)>((key.clone(), v))
@@ -116,6 +118,19 @@ pub async fn read(
     });
     let views = futures::future::try_join_all(reads).await?;
     Ok(views.into_iter().collect())
+}
+
+/// The vmids `import` blocks name, by provider: their configs are read too.
+pub fn import_vmids(project: &Project) -> HashMap<String, Vec<u32>> {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+    for i in &project.graph.imports {
+        let Some(id) = i.id.as_str() else { continue };
+        let Some(vmid) = id.rsplit('/').next().and_then(|v| v.parse::<u32>().ok()) else { continue };
+        let provider =
+            project.graph.instances.get(&i.to).map(|x| x.provider.clone()).unwrap_or_else(|| "proxmox".into());
+        out.entry(provider).or_default().push(vmid);
+    }
+    out
 }
 
 fn provider_of(s: &StoredResource) -> String {
@@ -313,6 +328,22 @@ pub fn decide(
             continue;
         }
         let Some(rt) = schema_of(s.kind) else { continue };
+        // `removed { from = ...  lifecycle { destroy = false } }`: leave it on the cluster.
+        let kept = project.loaded.module.removed.iter().any(|r| {
+            !r.destroy
+                && (r.from == s.address
+                    || (r.from.key == crate::addr::InstanceKey::None && r.from.config == s.address.config))
+        });
+        if kept && !destroy_all {
+            plan.resource_changes.push(ResourceChange {
+                notes: vec![
+                    "a removed block with destroy = false: pmx stops managing it and leaves it on the cluster".into()
+                ],
+                action_reason: Some("forget_because_removed".into()),
+                ..forget_change(s, &provider_of(s))
+            });
+            continue;
+        }
         let view = view_of(&provider_of(s));
         let book = Bookkeeping::of(s);
         let found = find_live(rt, Some(s), None, view);

@@ -271,3 +271,57 @@ fn rollback_to_a_serial_plans_back_to_what_state_recorded_then() {
     let out = h.expect(&["plan", "--rollback-to", "999"], 1);
     assert!(flat(&stderr(&out)).contains("serials run from 0 to"), "{}", stderr(&out));
 }
+
+#[test]
+fn moved_blocks_move_state_and_import_blocks_adopt_a_guest() {
+    let h = applied(ONE_VM);
+    let (vmid, _) = h.guest("web").unwrap();
+    let renamed = ONE_VM.replace("resource \"vm\" \"web\"", "resource \"vm\" \"front\"")
+        + "\nmoved {\n  from = vm.web\n  to   = vm.front\n}\n";
+    h.write("main.pmx", &renamed);
+    let plan = h.plan_json(&[]);
+    assert_eq!(actions(&plan), vec![("vm.front".to_string(), "move".to_string())]);
+    assert_eq!(change(&plan, "vm.front")["previous_address"], "vm.web");
+    h.plan_and_apply();
+    h.expect(&["plan", "--detailed-exitcode"], 0);
+    assert_eq!(h.guest("web").unwrap().0, vmid, "the same guest, not a new one");
+
+    // A guest made by hand, adopted with an import block.
+    let c = h.client();
+    h.runtime.block_on(async {
+        let up =
+            c.clone_guest("pve1", &GuestKind::Qemu, 9000, 777, &Params::new().set("name", "legacy")).await.unwrap();
+        c.wait(&up).await.unwrap();
+    });
+    let adopted = format!(
+        "{renamed}\nimport {{\n  to = vm.legacy\n  id = \"pve1/qemu/777\"\n}}\n\nresource \"vm\" \"legacy\" {{\n  node = \"pve1\"\n  name = \"legacy\"\n  started = false\n\n  cpu {{\n    cores = 2\n  }}\n}}\n"
+    );
+    h.write("main.pmx", &adopted);
+    let plan = h.plan_json(&[]);
+    let legacy = change(&plan, "vm.legacy");
+    assert_eq!(legacy["pmx"]["action"], "import", "{legacy:#}");
+    assert_eq!(legacy["change"]["importing"]["id"], "pve1/qemu/777");
+    h.plan_and_apply();
+    h.expect(&["plan", "--detailed-exitcode"], 0);
+    assert_eq!(h.guests_named("legacy"), 1);
+    let out = h.expect(&["state", "list"], 0);
+    assert!(stdout(&out).contains("vm.legacy"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_removed_block_forgets_a_guest_and_leaves_it_running() {
+    let h = applied(ONE_VM);
+    let (vmid, _) = h.guest("web").unwrap();
+    let without = ONE_VM[..ONE_VM.find("resource \"vm\" \"web\"").unwrap()].to_string()
+        + "removed {\n  from = vm.web\n\n  lifecycle {\n    destroy = false\n  }\n}\n";
+    h.write("main.pmx", &without);
+    let plan = h.plan_json(&[]);
+    assert_eq!(actions(&plan), vec![("vm.web".to_string(), "forget".to_string())]);
+    let human = h.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(stdout(&human).contains("will be removed from state"), "a forget is a change: {}", stdout(&human));
+    h.plan_and_apply();
+    assert_eq!(h.guest("web").map(|g| g.0), Some(vmid), "still on the cluster");
+    h.expect(&["plan", "--detailed-exitcode"], 0);
+    let out = h.expect(&["state", "list"], 0);
+    assert!(!stdout(&out).contains("vm.web"), "{}", stdout(&out));
+}
