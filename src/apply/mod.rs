@@ -87,6 +87,18 @@ impl ApplyReport {
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Failed(_)))
     }
+    /// The run's metrics, as `pmx state runs` shows them: counts, durations, API calls.
+    pub fn metrics(&self, api_calls: u64, api_retries: u64) -> serde_json::Value {
+        let mut c = self.counts();
+        let durations: Vec<u128> = self.results.iter().map(|r| r.elapsed_ms).collect();
+        c["api_calls"] = api_calls.into();
+        c["api_retries"] = api_retries.into();
+        c["task_lock_retries"] = LOCK_RETRIES.load(std::sync::atomic::Ordering::Relaxed).into();
+        c["slowest_change_ms"] =
+            durations.iter().max().copied().unwrap_or(0).to_string().parse::<u64>().unwrap_or(0).into();
+        c
+    }
+
     pub fn counts(&self) -> serde_json::Value {
         let by = |a: &[Action]| {
             self.results.iter().filter(|r| r.outcome == Outcome::Applied && a.contains(&r.action)).count()

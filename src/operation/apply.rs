@@ -88,7 +88,8 @@ pub fn run(
         report
     });
     let mut store = store.lock().map_err(|_| miette!("state store lock poisoned"))?;
-    let counts = report.counts();
+    let (calls, retries) = ctx.endpoints.values().map(|e| e.client.stats()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let counts = report.metrics(calls, retries);
     let outcome = if report.failed() > 0 || report.interrupted { RunOutcome::Failed } else { RunOutcome::Succeeded };
     store.finish_run(run, outcome, Some(json!({"counts": counts, "changes": report.results})))?;
     let _ = store.unlock();

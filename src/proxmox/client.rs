@@ -49,6 +49,9 @@ struct Inner {
     budget: RetryBudget,
     node_limits: Mutex<HashMap<String, Arc<Semaphore>>>,
     other_limit: Arc<Semaphore>,
+    /// Requests answered or failed for good, and retries made, for the run's metrics.
+    requests: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
 }
 
 struct Ticket {
@@ -93,6 +96,8 @@ impl PveClient {
                 ticket: tokio::sync::Mutex::new(None),
                 node_limits: Mutex::new(HashMap::new()),
                 other_limit: Arc::new(Semaphore::new(limit)),
+                requests: Default::default(),
+                retries: Default::default(),
             }),
         }
     }
@@ -139,9 +144,16 @@ impl PveClient {
         }
     }
 
+    /// Requests made and retries spent so far by this client (and its clones).
+    pub fn stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.inner.requests.load(Relaxed), self.inner.retries.load(Relaxed))
+    }
+
     async fn request(&self, call: &Call<'_>) -> Result<Json> {
         let policy = &self.inner.cfg.retry;
         let mut retries = 0;
+        self.inner.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         loop {
             match self.attempt(call).await {
                 Ok(v) => {
@@ -152,6 +164,7 @@ impl PveClient {
                     let reason = classify(&e, call.idempotent);
                     if reason.is_some() && retries < policy.max_retries && self.inner.budget.try_spend() {
                         retries += 1;
+                        self.inner.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let delay = policy.delay(retries);
                         tracing::debug!(method = %call.method, path = call.path, ?reason, retry = retries, ?delay, "retrying");
                         tokio::time::sleep(delay).await;
