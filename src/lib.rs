@@ -12,6 +12,7 @@ pub mod codec;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod import;
 pub mod lsp;
 pub mod operation;
 pub mod plan;

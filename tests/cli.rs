@@ -96,15 +96,9 @@ fn unknown_subcommand_exits_2_with_usage() {
 }
 
 #[test]
-fn commands_still_to_come_say_so_and_refuse_unknown_flags() {
+fn plan_apply_and_import_refuse_unknown_flags_with_a_suggestion() {
     let dir = tempfile::tempdir().unwrap();
-    pmx()
-        .arg("-C")
-        .arg(dir.path())
-        .args(["import", "100", "101"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pmx import: not implemented yet"));
+    pmx().args(["import", "--grop-by", "node"]).assert().code(2).stderr(predicate::str::contains("--group-by"));
     pmx().args(["plan", "--bogus-flag", "zz"]).assert().code(2).stderr(predicate::str::contains("--bogus-flag"));
     pmx().args(["apply", "--auto-aprove"]).assert().code(2).stderr(predicate::str::contains("--auto-approve"));
     // Terraform's single-dash flags reach plan: a folder without .pmx files is the error, not the flags.

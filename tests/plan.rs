@@ -25,3 +25,6 @@ mod faults;
 #[path = "state/support.rs"]
 #[allow(unused_macros)]
 mod pg;
+
+#[path = "plan/import.rs"]
+mod import;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod apply;
 mod fmt;
 mod graph;
+mod import;
 mod init;
 mod lsp;
 mod plan;
@@ -15,7 +16,6 @@ mod refresh;
 mod schema;
 mod sim;
 mod state;
-mod stubs;
 mod validate;
 mod version;
 
@@ -78,7 +78,7 @@ pub enum Command {
     /// Destroy every resource the configuration manages (asks first).
     Destroy(apply::DestroyArgs),
     /// Adopt existing guests: write .pmx files and state.
-    Import(stubs::ImportArgs),
+    Import(import::ImportArgs),
     /// Read the live cluster and bring the state store up to date (discover, detect drift).
     Refresh(refresh::RefreshArgs),
     /// Run the built-in Proxmox VE simulator.
@@ -267,7 +267,7 @@ pub fn main() -> ExitCode {
         Command::Show(a) => plan::show(a, &g),
         Command::Apply(a) => apply::run(a, &g),
         Command::Destroy(a) => apply::destroy(a, &g),
-        Command::Import(_) => stubs::run("import", &g),
+        Command::Import(a) => import::run(a, &g),
         Command::Refresh(a) => refresh::run(a, &g),
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),

@@ -247,9 +247,8 @@ fn generate(rt: &ResourceType, start: usize) -> (String, Vec<String>) {
     (out, covered)
 }
 
-#[test]
-fn every_attribute_of_every_resource_type_plans_empty_after_apply() {
-    let h = Harness::new();
+/// The generated configuration: every attribute of every resource type, and what it covers.
+pub fn generated() -> (String, Vec<String>) {
     let mut config = String::from("provider \"proxmox\" {}\n\nresource \"pool\" \"perp\" {\n  id      = \"perp\"\n  comment = \"generated\"\n}\n\n");
     let mut covered = Vec::new();
     let mut start = 0;
@@ -265,6 +264,13 @@ fn every_attribute_of_every_resource_type_plans_empty_after_apply() {
     }
     // A pool membership too.
     config = config.replacen("  name = \"p0\"\n", "  name = \"p0\"\n  pool = pool.perp.id\n", 1);
+    (config, covered)
+}
+
+#[test]
+fn every_attribute_of_every_resource_type_plans_empty_after_apply() {
+    let h = Harness::new();
+    let (config, covered) = generated();
     h.write("main.pmx", &config);
     let planned = h.pmx(&["plan", "--out", "plan.out"]);
     assert!(planned.status.success(), "plan failed:\n{}\n{}", stderr(&planned), config);

@@ -54,6 +54,11 @@ impl Harness {
 
     /// Runs pmx in the project; the token secret never appears in its output.
     pub fn pmx(&self, args: &[&str]) -> Output {
+        self.pmx_in(self.dir.path(), args)
+    }
+
+    /// Runs pmx in another project folder against the same simulator.
+    pub fn pmx_in(&self, dir: &Path, args: &[&str]) -> Output {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PMX_") {
@@ -61,7 +66,7 @@ impl Harness {
             }
         }
         cmd.arg("-C")
-            .arg(self.dir.path())
+            .arg(dir)
             .args(args)
             .env("PMX_ENDPOINT", &self.sim.base_url)
             .env("PMX_TOKEN_ID", &self.sim.token_id)

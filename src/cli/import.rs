@@ -1,0 +1,155 @@
+//! `pmx import`: read the cluster, write `.pmx` files for what it holds, record it in state,
+//! all in one locked run. The decisions are in `crate::import`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use miette::{miette, IntoDiagnostic};
+
+use super::state::StateOptions;
+use super::{CmdResult, Global, VarArgs};
+use crate::import::{Filter, GroupBy};
+use crate::operation::Endpoint;
+use crate::proxmox::ProviderSettings;
+use crate::state::{RunKind, RunOutcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Group {
+    /// One file, imported.pmx.
+    None,
+    /// A file per node.
+    Node,
+    /// A file per pool.
+    Pool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Only these guests (VMIDs).
+    #[arg(value_name = "VMID")]
+    pub vmids: Vec<u32>,
+    /// Write the generated .pmx files into this folder (default: the project folder).
+    #[arg(long = "out", alias = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Only guests on this node (repeatable).
+    #[arg(long, value_name = "NODE")]
+    pub node: Vec<String>,
+    /// Only guests in this pool (repeatable).
+    #[arg(long, value_name = "POOL")]
+    pub pool: Vec<String>,
+    /// Only guests with this tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only guests whose name matches this glob (`web-*`).
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// How to split the generated configuration into files.
+    #[arg(long, value_enum, default_value_t = Group::None)]
+    pub group_by: Group,
+    /// Write into a folder that already holds .pmx files (existing files are never overwritten).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateOptions,
+}
+
+pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
+    let out_dir = args.out_dir.as_ref().map(|d| g.dir.join(d)).unwrap_or_else(|| g.dir.clone());
+    std::fs::create_dir_all(&out_dir).map_err(|e| miette!("cannot create {}: {e}", out_dir.display()))?;
+    let existing = crate::config::config_files(&out_dir).unwrap_or_default();
+    if !existing.is_empty() && !args.force {
+        return Err(miette!(
+            help = "pass --force to add the generated files beside them (no file is ever overwritten), or --out DIR",
+            "{} already holds .pmx files",
+            out_dir.display()
+        ));
+    }
+    // The cluster: the project's provider block when there is one, else the environment.
+    let has_config = crate::config::config_files(&g.dir).map(|f| !f.is_empty()).unwrap_or(false);
+    let (endpoint, state_settings) = if has_config {
+        let project = super::plan::load_project(g, &args.vars)?;
+        let clients = project.clients()?;
+        let (k, e) = clients.into_iter().next().ok_or_else(|| miette!("no provider"))?;
+        (Endpoint { key: k, url: e.url, client: e.client }, project.state_settings().cloned())
+    } else {
+        let settings = ProviderSettings::default().with_env().into_diagnostic()?;
+        (Endpoint::new("proxmox", settings)?, None)
+    };
+    let (location, workspace) = args.state.resolve(g, state_settings.as_ref())?;
+    let mut store = crate::operation::open_store(&location, &workspace)?;
+    store.lock("pmx import", args.state.lock_timeout)?;
+    let run = store.begin_run(RunKind::Import, "pmx import")?;
+    let stored = store.find_all(None)?;
+    let managed: HashSet<u32> =
+        stored.iter().filter(|s| crate::plan::Bookkeeping::is_managed(s)).filter_map(|s| s.identity.vmid).collect();
+    let runtime = crate::operation::runtime()?;
+    let view = runtime.block_on(async {
+        let resources = endpoint.client.cluster_resources(None).await?;
+        let vmids: Vec<u32> = resources.iter().filter(|r| r.template != Some(true)).filter_map(|r| r.vmid).collect();
+        crate::plan::read::read_view(&endpoint.client, &vmids, 10).await
+    });
+    let view = match view {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = store.finish_run(run, RunOutcome::Failed, Some(serde_json::json!({"error": e.to_string()})));
+            return Err(miette!("cannot read the cluster at {}: {e}", endpoint.url));
+        }
+    };
+    for v in &args.vmids {
+        if !view.resources.iter().any(|r| r.vmid == Some(*v)) {
+            let _ = store.finish_run(run, RunOutcome::Failed, None);
+            return Err(miette!("no guest with vmid {v} on {}", endpoint.url));
+        }
+    }
+    let filter = Filter { nodes: args.node, pools: args.pool, vmids: args.vmids, tags: args.tag, name: args.name };
+    let group = match args.group_by {
+        Group::None => GroupBy::None,
+        Group::Node => GroupBy::Node,
+        Group::Pool => GroupBy::Pool,
+    };
+    let managed_pools: std::collections::HashMap<String, String> = stored
+        .iter()
+        .filter(|s| s.kind == crate::state::ResourceKind::Pool && crate::plan::Bookkeeping::is_managed(s))
+        .filter_map(|s| Some((s.attributes.get("id")?.as_str()?.to_string(), s.address.config.name.clone())))
+        .collect();
+    let imported = crate::import::decide(&view, &filter, &managed, &managed_pools, &endpoint.key, group);
+    // Files first (refusing to overwrite), then state: a failed write leaves state untouched.
+    let mut written = Vec::new();
+    for (name, text) in &imported.files {
+        let path = out_dir.join(name);
+        if path.exists() {
+            let _ = store.finish_run(run, RunOutcome::Failed, None);
+            return Err(miette!("{} exists; pmx import never overwrites a file", path.display()));
+        }
+        let formatted = crate::config::format::format(text).unwrap_or_else(|_| text.clone());
+        std::fs::write(&path, formatted).map_err(|e| miette!("cannot write {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    let count = imported.changes.len();
+    store.commit_changes(Some(run), imported.changes)?;
+    store.finish_run(
+        run,
+        RunOutcome::Succeeded,
+        Some(serde_json::json!({"imported": count, "skipped": imported.skipped.len()})),
+    )?;
+    if g.json {
+        crate::render::print_json(&serde_json::json!({
+            "imported": count,
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "skipped": imported.skipped.iter().map(|(w, why)| serde_json::json!({"guest": w, "reason": why})).collect::<Vec<_>>(),
+        }));
+    } else if !g.quiet {
+        for (what, why) in &imported.skipped {
+            println!("  skipped {what}: {why}");
+        }
+        for p in &written {
+            println!("  wrote {}", p.display());
+        }
+        println!("\nImport complete: {count} resources recorded in state. Run `pmx plan`: it should show no changes.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
