@@ -148,13 +148,13 @@ fn run(sim: &pmx::sim::RunningSim, dir: &Path, args: &[&str]) -> (i32, Duration,
 }
 
 /// A bare parallel fetch of every guest's config, as a plan reads them.
-async fn bare_fetch(sim: &pmx::sim::RunningSim, guests: usize, parallelism: usize) -> Duration {
+async fn bare_fetch(base_url: &str, auth: &str, guests: usize, parallelism: usize) -> Duration {
     let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-    let auth = format!("PVEAPIToken={}={}", sim.token_id, sim.token_secret);
+    let auth = auth.to_string();
     let t = Instant::now();
     stream::iter(0..guests)
         .map(|i| {
-            let url = format!("{}/api2/json/nodes/{}/qemu/{}/config", sim.base_url, node(i), 1000 + i);
+            let url = format!("{base_url}/api2/json/nodes/{}/qemu/{}/config", node(i), 1000 + i);
             let c = client.clone();
             let auth = auth.clone();
             async move {
@@ -168,7 +168,25 @@ async fn bare_fetch(sim: &pmx::sim::RunningSim, guests: usize, parallelism: usiz
     t.elapsed()
 }
 
+/// The bare fetch from its own process, as pmx runs in its own: `PMX_BENCH_FETCH=URL AUTH N P`.
+fn fetch_in_another_process(sim: &pmx::sim::RunningSim, guests: usize, parallelism: usize) -> Duration {
+    let auth = format!("PVEAPIToken={}={}", sim.token_id, sim.token_secret);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("PMX_BENCH_FETCH", format!("{} {auth} {guests} {parallelism}", sim.base_url))
+        .output()
+        .unwrap();
+    let ms: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    Duration::from_millis(ms)
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("PMX_BENCH_FETCH") {
+        let parts: Vec<&str> = spec.split(' ').collect();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let d = runtime.block_on(bare_fetch(parts[0], parts[1], parts[2].parse().unwrap(), parts[3].parse().unwrap()));
+        println!("{}", d.as_millis());
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let guests = env_usize("PMX_BENCH_GUESTS", 10_000);
     let clones = env_usize("PMX_BENCH_CLONES", 1_000);
@@ -198,12 +216,18 @@ fn main() {
         rss,
         requests as f64 / wall.as_secs_f64()
     );
-    let bare = runtime.block_on(bare_fetch(&sim, guests, 10));
+    let auth = format!("PVEAPIToken={}={}", sim.token_id, sim.token_secret);
+    let bare = runtime.block_on(bare_fetch(&sim.base_url, &auth, guests, 10));
     println!(
-        "bare parallel fetch of the same {guests} config URLs (reqwest, 10 at a time): {:.2} s, {:.0} requests/s; plan/bare = {:.2}",
+        "bare parallel fetch of the same {guests} config URLs, in the simulator's process (reqwest, 10 at a time): {:.2} s, {:.0} requests/s",
         bare.as_secs_f64(),
         guests as f64 / bare.as_secs_f64(),
-        bare.as_secs_f64() / wall.as_secs_f64()
+    );
+    let apart = fetch_in_another_process(&sim, guests, 10);
+    println!(
+        "the same fetch from its own process, as pmx runs: {:.2} s, {:.0} requests/s",
+        apart.as_secs_f64(),
+        guests as f64 / apart.as_secs_f64().max(1e-9),
     );
 
     // 1b. The same plan against the realistic profile (9 ms per request, 3 pveproxy workers per

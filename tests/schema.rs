@@ -355,7 +355,7 @@ fn api_calls_named_by_changed_by_exist() {
     let api = PveApi::load(&shared);
     let mut calls = BTreeSet::new();
     fn collect(attrs: &[Attribute], blocks: &[BlockType], out: &mut BTreeSet<&'static str>) {
-        out.extend(attrs.iter().filter_map(|a| a.changed_by));
+        out.extend(attrs.iter().filter_map(|a| a.changed_by.map(|c| c.endpoint)));
         for b in blocks {
             collect(&b.attributes, &b.blocks, out);
         }
@@ -793,9 +793,9 @@ fn the_simulator_accepts_every_parameter_the_schema_maps_to() {
 fn the_simulator_serves_every_call_the_schema_names() {
     let mut calls = BTreeSet::new();
     for rt in &registry().resources {
-        calls.extend(rt.attributes.iter().filter_map(|a| a.changed_by));
+        calls.extend(rt.attributes.iter().filter_map(|a| a.changed_by.map(|c| c.endpoint)));
         for b in &rt.blocks {
-            calls.extend(b.attributes.iter().filter_map(|a| a.changed_by));
+            calls.extend(b.attributes.iter().filter_map(|a| a.changed_by.map(|c| c.endpoint)));
         }
     }
     let served: BTreeSet<String> = pmx::sim::routes().iter().map(|r| format!("{} {}", r.method, r.path)).collect();

@@ -130,7 +130,29 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
         written.push(path);
     }
     let count = imported.changes.len();
-    store.commit_changes(Some(run), imported.changes)?;
+    // A guest `pmx refresh` recorded as discovered becomes managed: its discovered record goes
+    // in the same transaction as the import (state holds one address per guest per cluster).
+    let mut batch = Vec::new();
+    for c in &imported.changes {
+        let Some(vmid) = c.identity.vmid else { continue };
+        for s in stored.iter().filter(|s| s.identity.vmid == Some(vmid) && s.origin == crate::state::Origin::Discovered)
+        {
+            let same_cluster = s.cluster.as_deref().unwrap_or("proxmox") == endpoint.key;
+            if same_cluster {
+                batch.push(
+                    crate::state::Change::new(
+                        crate::state::ChangeType::Forgotten,
+                        s.kind,
+                        s.address.clone(),
+                        serde_json::Value::Null,
+                    )
+                    .payload(serde_json::json!({"source": "import", "now": c.address.to_string()})),
+                );
+            }
+        }
+    }
+    batch.extend(imported.changes);
+    store.commit_changes(Some(run), batch)?;
     store.finish_run(
         run,
         RunOutcome::Succeeded,

@@ -61,7 +61,7 @@ pub fn update_text(a: &Attribute) -> String {
         }
         (None, UpdateMode::CreateOnly) => "only used when creating; later changes are ignored".to_string(),
     };
-    if let Some(call) = a.changed_by {
+    if let Some(call) = a.changed_by.map(|c| c.endpoint) {
         text.push_str(&format!(" (through `{call}`)"));
     }
     text

@@ -17,7 +17,7 @@ use super::values::{any_marked, marked};
 use crate::codec;
 use crate::config::model::Lifecycle;
 use crate::proxmox::propstring::parse_size;
-use crate::schema::{pve, Attribute, BlockType, Canon, Nesting, Presence, ResourceType, UpdateMode};
+use crate::schema::{pve, Attribute, BlockType, Call, Canon, Nesting, Presence, ResourceType, UpdateMode};
 
 /// What the diff needs to know about one resource.
 pub struct DiffInput<'a> {
@@ -331,26 +331,25 @@ impl Differ<'_> {
     ) -> (Via, UpdateMode, Option<String>) {
         let hotplug: Vec<&str> = self.hotplug.iter().map(String::as_str).collect();
         let mode = a.update_mode(&hotplug);
-        let endpoint = a.changed_by.unwrap_or("");
+        let call = a.changed_by.map(|c| c.call);
         let existing_slot = before.is_some();
         if mode == UpdateMode::Replace {
             return (Via::Replace, mode, Some(format!("{} cannot change on an existing guest", path.join("."))));
         }
-        if endpoint.ends_with("/migrate") {
-            return (Via::Migrate, UpdateMode::Live, Some("the guest migrates to the new node".into()));
-        }
-        if endpoint.ends_with("/resize") && existing_slot {
-            return (Via::Resize, UpdateMode::Live, Some("the disk grows while the guest runs".into()));
-        }
-        if (endpoint.ends_with("/move_disk") || endpoint.ends_with("/move_volume")) && existing_slot {
-            let m = if mode == UpdateMode::Stopped { UpdateMode::Stopped } else { UpdateMode::Live };
-            return (Via::MoveDisk, m, Some("the volume moves to the new storage".into()));
-        }
-        if endpoint.starts_with("PUT /pools") {
-            return (Via::Pool, UpdateMode::Live, None);
-        }
-        if endpoint.contains("/status/") {
-            return (Via::Power, UpdateMode::Live, None);
+        match call {
+            Some(Call::Migrate) => {
+                return (Via::Migrate, UpdateMode::Live, Some("the guest migrates to the new node".into()))
+            }
+            Some(Call::Resize) if existing_slot => {
+                return (Via::Resize, UpdateMode::Live, Some("the disk grows while the guest runs".into()))
+            }
+            Some(Call::MoveDisk) if existing_slot => {
+                let m = if mode == UpdateMode::Stopped { UpdateMode::Stopped } else { UpdateMode::Live };
+                return (Via::MoveDisk, m, Some("the volume moves to the new storage".into()));
+            }
+            Some(Call::Pool) => return (Via::Pool, UpdateMode::Live, None),
+            Some(Call::Power) => return (Via::Power, UpdateMode::Live, None),
+            _ => {}
         }
         if self.input.rt.name == "pool" {
             return (Via::Resource, UpdateMode::Live, None);

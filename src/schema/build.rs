@@ -95,8 +95,8 @@ impl Attribute {
     pub(super) fn canon(self, canon: Canon) -> Self {
         Attribute { canon, ..self }
     }
-    pub(super) fn changed_by(self, endpoint: &'static str) -> Self {
-        Attribute { changed_by: Some(endpoint), ..self }
+    pub(super) fn changed_by(self, call: Call, endpoint: &'static str) -> Self {
+        Attribute { changed_by: Some(ChangedBy { call, endpoint }), ..self }
     }
 }
 

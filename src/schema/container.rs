@@ -67,7 +67,7 @@ fn attributes() -> Vec<Attribute> {
             .pattern(patterns::NODE)
             .stopped()
             .pve("node")
-            .changed_by("POST /nodes/{node}/lxc/{vmid}/migrate"),
+            .changed_by(Call::Migrate, "POST /nodes/{node}/lxc/{vmid}/migrate"),
         number("vmid", "The container's id. When unset, pmx allocates the next free id.")
             .optional_computed()
             .replace()
@@ -82,7 +82,7 @@ fn attributes() -> Vec<Attribute> {
         string("pool", "The pool the container belongs to.")
             .pattern(patterns::POOL_ID)
             .pve("pool")
-            .changed_by("PUT /pools/{poolid}"),
+            .changed_by(Call::Pool, "PUT /pools/{poolid}"),
         string("ostemplate", "The OS template to create from: `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`.")
             .required()
             .pattern(patterns::VOLUME)
@@ -127,7 +127,7 @@ fn attributes() -> Vec<Attribute> {
             .pve("timezone"),
         boolean("started", "Whether the container should be running. pmx starts it after creation and starts or shuts it down to match.")
             .default(true)
-            .changed_by("POST /nodes/{node}/lxc/{vmid}/status/start"),
+            .changed_by(Call::Power, "POST /nodes/{node}/lxc/{vmid}/status/start"),
         boolean("onboot", "Start the container when its node boots.").default(false).pve("onboot"),
         boolean("protection", "Refuse to remove the container or its volumes while set.").default(false).pve("protection"),
     ]
@@ -165,12 +165,12 @@ fn rootfs() -> BlockType {
         .pattern(patterns::STORAGE_ID)
         .stopped()
         .canon(Canon::VolumeStorage).pve("rootfs.volume")
-        .changed_by(MOVE_VOLUME),
+        .changed_by(Call::MoveDisk, MOVE_VOLUME),
         string("size", "Size: a number with K, M, G or T (`8G`). Growing is live; shrinking is refused.")
             .default("4G")
             .pattern(patterns::DISK_SIZE)
             .canon(Canon::Size).pve("rootfs.size")
-            .changed_by(RESIZE),
+            .changed_by(Call::Resize, RESIZE),
     ];
     attributes.extend(volume_options(true));
     single("rootfs", "The root filesystem.", attributes).required().update(UpdateMode::Reboot).pve("rootfs")
@@ -188,11 +188,11 @@ fn mountpoint() -> BlockType {
             .stopped()
             .canon(Canon::VolumeStorage)
             .pve("{slot}.volume")
-            .changed_by(MOVE_VOLUME),
+            .changed_by(Call::MoveDisk, MOVE_VOLUME),
         string("size", "Size of a new volume: `16G`. Growing is live; shrinking is refused.")
             .pattern(patterns::DISK_SIZE)
             .canon(Canon::Size).pve("{slot}.size")
-            .changed_by(RESIZE),
+            .changed_by(Call::Resize, RESIZE),
         string("volume", "An existing volume (`local-lvm:vm-200-disk-1`) or, for a bind mount, a host path (`/mnt/pool/media`). Computed when `storage` allocates one.")
             .optional_computed()
             .pattern(r"^(/.*|[A-Za-z][A-Za-z0-9\-_.]*:.+)$")

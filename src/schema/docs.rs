@@ -179,7 +179,7 @@ fn attribute_table(out: &mut String, attributes: &[Attribute], kind: SchemaKind)
         if let Some(feature) = a.hotplug {
             change = format!("hotplug `{feature}`");
         }
-        if let Some(call) = a.changed_by {
+        if let Some(call) = a.changed_by.map(|c| c.endpoint) {
             let _ = write!(change, " (`{}`)", escape(call));
         }
         let pve = a.pve_param.map(|p| format!("`{}`", escape(p))).unwrap_or_default();

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(bridge.update, UpdateMode::Live);
         assert_eq!(bridge.update_mode(&[]), UpdateMode::Reboot);
         let size = vm.block("disk").and_then(|b| b.attribute("size")).expect("disk.size");
-        assert_eq!((size.update, size.changed_by), (UpdateMode::Live, Some("PUT /nodes/{node}/qemu/{vmid}/resize")));
+        assert_eq!(
+            (size.update, size.changed_by.map(|c| c.endpoint)),
+            (UpdateMode::Live, Some("PUT /nodes/{node}/qemu/{vmid}/resize"))
+        );
         assert_eq!(vm.attribute("vmid").map(|a| a.update), Some(UpdateMode::Replace));
 
         let ct = registry().resource("container").expect("container");

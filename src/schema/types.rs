@@ -83,13 +83,37 @@ pub struct Attribute {
     /// config update (`PUT /nodes/{node}/qemu/{vmid}/resize` for disk growth, `POST .../migrate`
     /// for a node change, `PUT /pools/{poolid}` for pool membership...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changed_by: Option<&'static str>,
+    pub changed_by: Option<ChangedBy>,
     /// When unset, the value is the block's name (`web` in `resource "pool" "web"`), for a
     /// resource without `count` or `for_each`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub defaults_to_block_name: bool,
     /// How Proxmox writes the value back, so that desired and live compare like with like.
     pub canon: Canon,
+}
+
+/// The Proxmox call that carries a change to an attribute when it is not the config update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChangedBy {
+    pub call: Call,
+    /// The endpoint, as the API schema names it: `PUT /nodes/{node}/qemu/{vmid}/resize`.
+    pub endpoint: &'static str,
+}
+
+/// Kinds of calls besides the config update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Call {
+    /// A node change: the guest migrates.
+    Migrate,
+    /// Disk growth.
+    Resize,
+    /// A disk or volume moves to another storage (or converts its format).
+    MoveDisk,
+    /// Pool membership.
+    Pool,
+    /// Start, shut down.
+    Power,
 }
 
 /// How Proxmox rewrites a value it stores, per attribute. The codec decodes the live config

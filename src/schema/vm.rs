@@ -132,7 +132,7 @@ fn attributes() -> Vec<Attribute> {
             .required()
             .pattern(patterns::NODE)
             .pve("node")
-            .changed_by(MIGRATE),
+            .changed_by(Call::Migrate, MIGRATE),
         number("vmid", "The guest's id. When unset, pmx allocates the next free id (reserved in state so that concurrent runs never collide).")
             .optional_computed()
             .replace()
@@ -148,10 +148,10 @@ fn attributes() -> Vec<Attribute> {
         string("pool", "The pool the guest belongs to. Changing it moves the guest between pools.")
             .pattern(patterns::POOL_ID)
             .pve("pool")
-            .changed_by("PUT /pools/{poolid}"),
+            .changed_by(Call::Pool, "PUT /pools/{poolid}"),
         boolean("started", "Whether the guest should be running. pmx starts it after creation and starts or shuts it down to match.")
             .default(true)
-            .changed_by("POST /nodes/{node}/qemu/{vmid}/status/start"),
+            .changed_by(Call::Power, "POST /nodes/{node}/qemu/{vmid}/status/start"),
         boolean("onboot", "Start the guest when its node boots.").default(false).pve("onboot"),
         boolean("protection", "Refuse to remove the guest or its disks while set (pmx destroy fails too).")
             .default(false)
@@ -302,18 +302,18 @@ fn disk() -> BlockType {
                 .pattern(patterns::STORAGE_ID)
                 .canon(Canon::VolumeStorage)
                 .pve("{slot}.file")
-                .changed_by(MOVE_DISK),
+                .changed_by(Call::MoveDisk, MOVE_DISK),
             string("size", "Size: a number with K, M, G or T (`32G`). Growing is live; shrinking is refused (Proxmox cannot shrink disks).")
                 .required()
                 .pattern(patterns::DISK_SIZE)
                 .canon(Canon::Size).pve("{slot}.size")
-                .changed_by(RESIZE),
+                .changed_by(Call::Resize, RESIZE),
             string("format", "Image format on file-based storage (block storage is always raw). Changing it converts the disk online.")
                 .optional_computed()
                 .canon(Canon::VolumeFormat)
                 .one_of(&["raw", "qcow2", "vmdk"])
                 .pve("{slot}.format")
-                .changed_by(MOVE_DISK),
+                .changed_by(Call::MoveDisk, MOVE_DISK),
             string("import_from", "Create the disk from an existing image, e.g. a cloud image: `local:import/debian-12.qcow2`.")
                 .pattern(patterns::VOLUME)
                 .create_only()
@@ -463,7 +463,7 @@ fn efi_disk() -> BlockType {
                 .required()
                 .pattern(patterns::STORAGE_ID)
                 .canon(Canon::VolumeStorage).pve("efidisk0.file")
-                .changed_by(MOVE_DISK),
+                .changed_by(Call::MoveDisk, MOVE_DISK),
             string("type", "Size of the OVMF vars; `4m` is needed for Secure Boot (pmx creates `4m`; Proxmox's own default is `2m`).")
                 .default("4m")
                 .one_of(&["2m", "4m"])

@@ -61,6 +61,12 @@ fn multi_cluster_plans_and_applies_both_clusters_each_with_its_own_provider() {
     ];
     let out = h.expect(&["plan", "--out", "plan.out"], 0);
     assert!(!stdout(&out).contains(&dc2.token_secret));
+    insta::assert_snapshot!("multi_cluster_plan_human", filtered(&stdout(&out), h.dir.path()));
+    let md = h.expect(&["show", "--format", "markdown", "plan.out"], 0);
+    insta::assert_snapshot!("multi_cluster_plan_markdown", filtered(&stdout(&md), h.dir.path()));
+    let shown: serde_json::Value =
+        serde_json::from_slice(&h.expect(&["show", "--json", "plan.out"], 0).stdout).unwrap();
+    insta::assert_snapshot!("multi_cluster_plan_json", json_snapshot_view(&h, &shown));
     h.expect(&["apply", "plan.out"], 0);
     h.expect(&["plan", "--detailed-exitcode"], 0);
     // Each cluster got its own VM and pool.

@@ -74,3 +74,20 @@ fn import_of_a_varied_cluster_then_plan_is_empty() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(flat(&stderr(&missing)).contains("no guest with vmid 424242"), "{}", stderr(&missing));
 }
+
+#[test]
+fn a_guest_refresh_discovered_becomes_managed_on_import() {
+    let h = Harness::new();
+    let c = h.client();
+    h.runtime.block_on(async {
+        let up = c.clone_guest("pve1", &GuestKind::Qemu, 9000, 321, &Params::new().set("name", "found")).await.unwrap();
+        c.wait(&up).await.unwrap();
+    });
+    h.expect(&["refresh"], 0);
+    let listed = stdout(&h.expect(&["state", "list"], 0));
+    assert!(listed.contains("vm.discovered[321]"), "{listed}");
+    h.expect(&["import", "321"], 0);
+    let listed = stdout(&h.expect(&["state", "list"], 0));
+    assert!(listed.contains("vm.found") && !listed.contains("vm.discovered[321]"), "{listed}");
+    h.expect(&["plan", "--detailed-exitcode"], 0);
+}
