@@ -160,6 +160,13 @@ pub static TOP_LEVEL: &[&LangBlock] = &[
         attributes: &[attr("from", "address", "The old address."), attr("to", "address", "The new address.")],
         blocks: &[],
     },
+    &LangBlock {
+        name: "removed",
+        labels: "",
+        description: "Stops managing a resource; with `lifecycle { destroy = false }` it stays on the cluster.",
+        attributes: &[attr("from", "address", "The address to stop managing.")],
+        blocks: &[],
+    },
 ];
 
 /// The meta-arguments of `resource` and `data` blocks (see [`crate::config::META_ARGUMENTS`]).
