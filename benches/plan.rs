@@ -116,7 +116,18 @@ fn seed_state(dir: &Path, guests: usize) {
 /// Runs the release binary; returns (exit code, wall time, peak RSS of the child in MiB, stdout).
 fn run(sim: &pmx::sim::RunningSim, dir: &Path, args: &[&str]) -> (i32, Duration, f64, String) {
     let t = Instant::now();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pmx"))
+    // PMX_BENCH_PERF=FILE profiles the runs with `perf record` (for finding where time goes).
+    let mut cmd = match std::env::var("PMX_BENCH_PERF") {
+        Ok(file) => {
+            static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut c = std::process::Command::new("perf");
+            c.args(["record", "-F", "499", "-g", "-o", &format!("{file}.{n}"), "--", env!("CARGO_BIN_EXE_pmx")]);
+            c
+        }
+        Err(_) => std::process::Command::new(env!("CARGO_BIN_EXE_pmx")),
+    };
+    let out = cmd
         .arg("-C")
         .arg(dir)
         .args(args)
