@@ -26,6 +26,8 @@ pub struct ClusterView {
     pub requests: usize,
     /// Guests decoded so far, by resource type and vmid (a plan looks at each several times).
     pub decoded: std::sync::Mutex<DecodedGuests>,
+    /// Where each guest is in `resources`, by vmid.
+    by_vmid: HashMap<u32, usize>,
 }
 
 impl Clone for ClusterView {
@@ -36,13 +38,25 @@ impl Clone for ClusterView {
             configs: self.configs.clone(),
             requests: self.requests,
             decoded: std::sync::Mutex::new(self.decoded.lock().map(|d| d.clone()).unwrap_or_default()),
+            by_vmid: self.by_vmid.clone(),
         }
     }
 }
 
 impl ClusterView {
+    /// A view of `resources` and `pools`, with no configs read yet.
+    pub fn new(resources: Vec<ClusterResource>, pools: Vec<Pool>) -> ClusterView {
+        let by_vmid = resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.kind, PveKind::Qemu | PveKind::Lxc))
+            .filter_map(|(i, r)| Some((r.vmid?, i)))
+            .collect();
+        ClusterView { resources, pools, by_vmid, ..ClusterView::default() }
+    }
+
     pub fn guest(&self, vmid: u32) -> Option<&ClusterResource> {
-        self.resources.iter().find(|r| r.vmid == Some(vmid) && matches!(r.kind, PveKind::Qemu | PveKind::Lxc))
+        self.by_vmid.get(&vmid).and_then(|i| self.resources.get(*i))
     }
 
     pub fn pool(&self, id: &str) -> Option<&Pool> {
@@ -50,31 +64,60 @@ impl ClusterView {
     }
 }
 
-/// Reads the cluster: resources, pools, and the configs of `vmids` that exist.
-pub async fn read_view(client: &PveClient, vmids: &[u32], parallelism: usize) -> Result<ClusterView, PveError> {
-    let (resources, pools) = futures::try_join!(client.cluster_resources(None), client.pools())?;
-    let mut view = ClusterView { resources, pools, configs: HashMap::new(), requests: 2, decoded: Default::default() };
-    let wanted: Vec<(String, GuestKind, u32)> = vmids
+/// A guest whose config a plan wants, with where state last saw it.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub vmid: u32,
+    /// The node state recorded: its config is fetched while `/cluster/resources` is read.
+    pub node: Option<String>,
+    pub lxc: bool,
+}
+
+/// Reads the cluster: resources, pools, and the configs of the `wanted` guests that exist. The
+/// configs are fetched from the node state recorded while `/cluster/resources` is read; a guest
+/// found elsewhere (moved) is fetched again from its new node.
+pub async fn read_view(client: &PveClient, wanted: &[Wanted], parallelism: usize) -> Result<ClusterView, PveError> {
+    type Read = (u32, String, Result<Map<String, Json>, PveError>);
+    let fetch = |node: String, kind: GuestKind, vmid: u32| async move {
+        let c = client.guest_config(&node, &kind, vmid).await.map(|c| c.into_iter().collect::<Map<String, Json>>());
+        (vmid, node, c)
+    };
+    let early: Vec<(String, GuestKind, u32)> = wanted
         .iter()
-        .filter_map(|v| {
-            let r = view.guest(*v)?;
-            let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
-            Some((r.node.clone()?, kind, *v))
-        })
+        .filter_map(|w| Some((w.node.clone()?, if w.lxc { GuestKind::Lxc } else { GuestKind::Qemu }, w.vmid)))
         .collect();
-    view.requests += wanted.len();
-    type Read = Result<(u32, Map<String, Json>), PveError>;
-    let configs: Vec<Read> = stream::iter(wanted)
-        .map(|(node, kind, vmid)| async move {
-            let c = client.guest_config(&node, &kind, vmid).await?;
-            Ok((vmid, c.into_iter().collect()))
-        })
-        .buffer_unordered(parallelism.max(1))
-        .collect()
-        .await;
-    for c in configs {
+    let early_count = early.len();
+    let listing = async { futures::try_join!(client.cluster_resources(None), client.pools()) };
+    let prefetch =
+        stream::iter(early).map(|(n, k, v)| fetch(n, k, v)).buffer_unordered(parallelism.max(1)).collect::<Vec<Read>>();
+    let (listing, prefetched) = futures::join!(listing, prefetch);
+    let (resources, pools) = listing?;
+    let mut view = ClusterView::new(resources, pools);
+    view.requests = 2 + early_count;
+    let mut got: HashMap<u32, (String, Map<String, Json>)> = HashMap::new();
+    for (vmid, node, r) in prefetched {
+        if let Ok(c) = r {
+            got.insert(vmid, (node, c));
+        }
+    }
+    let mut again = Vec::new();
+    for w in wanted {
+        let Some(r) = view.guest(w.vmid) else { continue };
+        let Some(node) = r.node.clone() else { continue };
+        let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
+        match got.remove(&w.vmid) {
+            Some((n, c)) if n == node && (kind == GuestKind::Lxc) == w.lxc => {
+                view.configs.insert(w.vmid, c);
+            }
+            _ => again.push((node, kind, w.vmid)),
+        }
+    }
+    view.requests += again.len();
+    let refetched: Vec<Read> =
+        stream::iter(again).map(|(n, k, v)| fetch(n, k, v)).buffer_unordered(parallelism.max(1)).collect().await;
+    for (vmid, _, c) in refetched {
         match c {
-            Ok((vmid, config)) => {
+            Ok(config) => {
                 view.configs.insert(vmid, config);
             }
             // Deleted between the two reads: planned as gone.
