@@ -173,3 +173,31 @@ fn two_applies_at_once_on_postgresql_one_is_refused_with_the_holder_named() {
     h.write("main.pmx", &many_vms(3, 2));
     two_applies_at_once(&h, &["--state", &db.url]);
 }
+
+#[test]
+fn max_disruptions_reboots_one_guest_at_a_time() {
+    let mut options = sim_options();
+    options.task_duration = Duration::from_millis(1200);
+    let h = Harness::with(options);
+    h.write("main.pmx", &many_vms(3, 1));
+    h.expect(&["apply", "--auto-approve", "--parallelism", "3"], 0);
+    h.write("main.pmx", &many_vms(3, 2));
+    let plan = h.plan_json(&[]);
+    assert_eq!(plan["pmx"]["counts"]["reboot"], 3, "three running guests wait for a reboot");
+    // Without the flag the three reboots run side by side (checked by hand: they overlap).
+    h.expect(&["apply", "--auto-approve", "--parallelism", "3", "--max-disruptions", "1"], 0);
+    h.expect(&["plan", "--detailed-exitcode"], 0);
+    let c = h.client();
+    let tasks: Vec<serde_json::Value> =
+        h.runtime.block_on(c.get("/nodes/pve1/tasks", &Params::new().set("limit", 500))).unwrap();
+    let mut reboots: Vec<(i64, i64)> = tasks
+        .iter()
+        .filter(|t| t["type"] == "qmreboot")
+        .map(|t| (t["starttime"].as_i64().unwrap(), t["endtime"].as_i64().unwrap_or(i64::MAX)))
+        .collect();
+    reboots.sort();
+    assert_eq!(reboots.len(), 3, "{tasks:?}");
+    for pair in reboots.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "reboots overlapped: {reboots:?}");
+    }
+}
