@@ -148,6 +148,13 @@ pub enum StateCommand {
         #[arg(long)]
         limit: Option<i64>,
     },
+    /// The runs (plans, applies, imports, refreshes) with their outcome and metrics: counts,
+    /// durations, API calls and retries.
+    Runs {
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Delete old snapshots (never a resource's current one; events are kept).
     Prune {
         /// Keep this many newest snapshots per resource.
@@ -189,6 +196,7 @@ pub fn run(args: StateArgs, g: &Global) -> CmdResult {
         StateCommand::Mv { from, to, dry_run } => mv(opts, g, &from, &to, dry_run),
         StateCommand::History { address, limit } => history(opts, g, address.as_deref(), limit),
         StateCommand::Events { since, kind, run, limit } => events(opts, g, since.as_deref(), kind, run, limit),
+        StateCommand::Runs { limit } => runs(opts, g, limit),
         StateCommand::Prune { keep, max_age, dry_run } => prune(opts, g, keep, max_age, dry_run),
         StateCommand::Unlock { id } => unlock(opts, g, &id),
         StateCommand::Migrate => migrate(opts, g),
@@ -196,6 +204,43 @@ pub fn run(args: StateArgs, g: &Global) -> CmdResult {
         StateCommand::Push { file, force } => push(opts, g, &file, force),
         StateCommand::Lock { hold_for } => hold_lock(opts, g, hold_for),
     }
+}
+
+fn runs(opts: &StateOptions, g: &Global, limit: i64) -> CmdResult {
+    let mut store = opts.open_read_only(g)?;
+    let runs = store.runs(limit)?;
+    if g.json {
+        print_json(&serde_json::to_value(&runs).into_diagnostic()?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &runs {
+        let took =
+            r.finished_at.map(|f| format!("{:.1}s", (f - r.started_at) as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+        let metrics = r.counts.as_ref().map(|c| {
+            // An apply's metrics sit under "counts" beside its per-change results.
+            let c = c.get("counts").unwrap_or(c);
+            c.as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        });
+        println!(
+            "{:>5}  {}  {:<8} {:<9} {:>7}  {}  {}",
+            r.id,
+            format_millis(r.started_at),
+            r.kind.as_str(),
+            r.outcome.as_str(),
+            took,
+            r.command,
+            metrics.unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_address(text: &str) -> miette::Result<ResourceAddress> {

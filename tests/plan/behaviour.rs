@@ -325,3 +325,18 @@ fn a_removed_block_forgets_a_guest_and_leaves_it_running() {
     let out = h.expect(&["state", "list"], 0);
     assert!(!stdout(&out).contains("vm.web"), "{}", stdout(&out));
 }
+
+#[test]
+fn state_runs_shows_each_applys_metrics() {
+    let h = applied(ONE_VM);
+    let out = h.expect(&["state", "runs", "--json"], 0);
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let apply = runs.as_array().unwrap().iter().find(|r| r["kind"] == "apply").expect("an apply run");
+    assert_eq!(apply["outcome"], "succeeded");
+    let m = &apply["counts"]["counts"];
+    assert_eq!(m["added"], 2, "{apply:#}");
+    assert!(m["api_calls"].as_u64().unwrap() > 5, "{apply:#}");
+    assert!(apply["counts"]["changes"].as_array().unwrap().iter().all(|c| c["elapsed_ms"].is_u64()));
+    let table = stdout(&h.expect(&["state", "runs"], 0));
+    assert!(table.contains("apply") && table.contains("api_calls="), "{table}");
+}
