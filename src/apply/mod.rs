@@ -23,7 +23,7 @@ use crate::addr::ResourceAddress;
 use crate::config::Value;
 use crate::graph::{BuildOptions, ResourceGraph};
 use crate::operation::{Endpoint, Project};
-use crate::plan::{self, Action, ClusterView, Impact, Plan, ResourceChange};
+use crate::plan::{self, Action, ClusterView, Plan, ResourceChange};
 use crate::state::Store;
 
 /// What the user allows.
@@ -480,9 +480,4 @@ pub async fn run(ctx: Arc<Ctx>, opts: &ApplyOptions, reporter: Arc<dyn Reporter>
         })
         .collect();
     ApplyReport { results, elapsed_ms: started.elapsed().as_millis(), interrupted }
-}
-
-/// Whether a change stops or reboots a guest (for `--max-disruptions`).
-pub fn disrupts(rc: &ResourceChange) -> bool {
-    matches!(rc.impact, Impact::Reboot | Impact::Stop)
 }

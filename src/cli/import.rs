@@ -89,18 +89,8 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
     let runtime = crate::operation::runtime()?;
     let view = runtime.block_on(async {
         let resources = endpoint.client.cluster_resources(None).await?;
-        let wanted: Vec<crate::plan::read::Wanted> = resources
-            .iter()
-            .filter(|r| r.template != Some(true))
-            .filter_map(|r| {
-                Some(crate::plan::read::Wanted {
-                    vmid: r.vmid?,
-                    node: r.node.clone(),
-                    lxc: r.kind == crate::proxmox::models::ResourceKind::Lxc,
-                })
-            })
-            .collect();
-        crate::plan::read::read_view(&endpoint.client, &wanted, 10).await
+        let vmids: Vec<u32> = resources.iter().filter(|r| r.template != Some(true)).filter_map(|r| r.vmid).collect();
+        crate::plan::read::read_view(&endpoint.client, &vmids, 10).await
     });
     let view = match view {
         Ok(v) => v,

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use indexmap::IndexMap;
 use miette::miette;
@@ -95,9 +94,6 @@ pub fn run(
     let _ = store.unlock();
     Ok(report)
 }
-
-/// How long apply waits for the workspace lock by default.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(0);
 
 /// Applying a `--refresh-only` plan: record what the clusters hold now, as `pmx refresh` does
 /// (snapshots and events), changing nothing on them.

@@ -105,18 +105,12 @@ pub async fn read(
     parallelism: usize,
 ) -> Result<HashMap<String, ClusterView>, (String, crate::proxmox::Error)> {
     let reads = endpoints.iter().map(|(key, ep)| {
-        let mut vmids: Vec<read::Wanted> = stored
+        let mut vmids: Vec<u32> = stored
             .iter()
             .filter(|s| Bookkeeping::is_managed(s) && provider_of(s) == *key)
-            .filter_map(|s| {
-                Some(read::Wanted {
-                    vmid: s.identity.vmid?,
-                    node: s.identity.node.clone(),
-                    lxc: s.kind == ResourceKind::Container,
-                })
-            })
+            .filter_map(|s| s.identity.vmid)
             .collect();
-        vmids.extend(imports.get(key).into_iter().flatten().map(|v| read::Wanted { vmid: *v, node: None, lxc: false }));
+        vmids.extend(imports.get(key).into_iter().flatten());
         async move {
             let v = read::read_view(&ep.client, &vmids, parallelism).await.map_err(|e| (ep.url.clone(), e))?;
             Ok::<_, (String, crate::proxmox::Error)>((key.clone(), v))

@@ -64,28 +64,19 @@ impl ClusterView {
     }
 }
 
-/// A guest whose config a plan wants.
-#[derive(Debug, Clone)]
-pub struct Wanted {
-    pub vmid: u32,
-    /// The node state recorded (the config is read from where `/cluster/resources` says it is).
-    pub node: Option<String>,
-    pub lxc: bool,
-}
-
-/// Reads the cluster: resources, pools, then the configs of the `wanted` guests that exist,
+/// Reads the cluster: resources, pools, then the configs of the guests `vmids` names that exist,
 /// from the node each is on now. (Fetching configs from the recorded node while the listing is
 /// read was measured slower: the 10,000-entry listing and the configs compete for the server.)
-pub async fn read_view(client: &PveClient, wanted: &[Wanted], parallelism: usize) -> Result<ClusterView, PveError> {
+pub async fn read_view(client: &PveClient, vmids: &[u32], parallelism: usize) -> Result<ClusterView, PveError> {
     let (resources, pools) = futures::try_join!(client.cluster_resources(None), client.pools())?;
     let mut view = ClusterView::new(resources, pools);
     view.requests = 2;
-    let todo: Vec<(String, GuestKind, u32)> = wanted
+    let todo: Vec<(String, GuestKind, u32)> = vmids
         .iter()
-        .filter_map(|w| {
-            let r = view.guest(w.vmid)?;
+        .filter_map(|v| {
+            let r = view.guest(*v)?;
             let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
-            Some((r.node.clone()?, kind, w.vmid))
+            Some((r.node.clone()?, kind, *v))
         })
         .collect();
     view.requests += todo.len();
