@@ -588,13 +588,19 @@ impl Decoder<'_> {
     }
 
     fn lifecycle(&mut self, file: &Arc<SourceFile>, b: Block) -> Lifecycle {
-        let (attrs, _) =
-            self.split(file, "lifecycle", b.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &[]);
+        let (attrs, _) = self.split(
+            file,
+            "lifecycle",
+            b.body,
+            &["prevent_destroy", "create_before_destroy", "ignore_changes", "preflight_ignore"],
+            &[],
+        );
         let mut l = Lifecycle::default();
         for a in attrs {
             match a.key.as_str() {
                 "prevent_destroy" => l.prevent_destroy = self.literal_bool(file, &a).unwrap_or(false),
                 "create_before_destroy" => l.create_before_destroy = self.literal_bool(file, &a).unwrap_or(false),
+                "preflight_ignore" => l.preflight_ignore = self.preflight_ignore(file, &a),
                 _ => match &a.value {
                     Expression::Variable(v) if v.as_str() == "all" => l.ignore_all_changes = true,
                     Expression::Array(items) => {
@@ -626,6 +632,38 @@ impl Decoder<'_> {
             }
         }
         l
+    }
+
+    /// `preflight_ignore = ["capacity", "bridge"]`: names of pre-flight checks, or `"all"`.
+    fn preflight_ignore(&mut self, file: &Arc<SourceFile>, a: &Attribute) -> Vec<String> {
+        let Expression::Array(items) = &a.value else {
+            self.push(err(
+                file,
+                span_of(&a.value),
+                "preflight_ignore",
+                "preflight_ignore must be a list of check names".into(),
+                "not a list",
+            ));
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let span = span_of(item);
+            let name = file.text.get(span.clone()).unwrap_or("").trim().trim_matches('"').to_string();
+            if crate::preflight::is_check(&name) {
+                out.push(name);
+                continue;
+            }
+            let names: Vec<&str> = crate::preflight::CHECKS.iter().map(|(n, _)| *n).collect();
+            let mut d =
+                err(file, span, "preflight_ignore", format!("{name:?} is not a pre-flight check"), "unknown check");
+            d = d.with_help(
+                crate::config::suggest::did_you_mean(&name, names.iter().copied())
+                    .unwrap_or_else(|| format!("the checks: {}, or all", names.join(", "))),
+            );
+            self.push(d);
+        }
+        out
     }
 
     fn import(&mut self, file: &Arc<SourceFile>, b: Block) {

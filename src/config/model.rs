@@ -157,6 +157,8 @@ pub struct Lifecycle {
     #[serde(skip)]
     pub ignore_changes_at: Vec<Location>,
     pub ignore_all_changes: bool,
+    /// Pre-flight checks silenced for this resource (`["capacity"]`, or `["all"]`).
+    pub preflight_ignore: Vec<String>,
 }
 
 /// A `resource` or `data` block.

@@ -99,6 +99,24 @@ pub fn make(
     let mut plan = plan::decide(project, &stored, &views, &meta, &key, req).map_err(PlanError::Diagnostics)?;
     tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "plan decided");
     plan.endpoints = endpoints.iter().map(|(k, e)| (k.clone(), e.url.clone())).collect();
+    for r in &mut plan.resource_changes {
+        if let Some(i) = r.address.parse().ok().and_then(|a: ResourceAddress| project.graph.instances.get(&a)) {
+            r.preflight_ignore = i.lifecycle.preflight_ignore.clone();
+        }
+    }
+    plan.preflight_skipped = !req.preflight;
+    if req.preflight {
+        let t = std::time::Instant::now();
+        let facts = runtime.block_on(crate::preflight::read_facts(endpoints, &views, &plan));
+        plan.preflight = crate::preflight::check(&plan, &views, &facts);
+        crate::preflight::spans::place(&mut plan.preflight, &project.loaded.module);
+        tracing::info!(
+            findings = plan.preflight.len(),
+            requests = facts.values().map(|f| f.requests).sum::<usize>(),
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "pre-flight checked"
+        );
+    }
     Ok((plan, views))
 }
 

@@ -29,7 +29,7 @@ fn sample(type_name: &str, path: &str, i: usize) -> Option<&'static str> {
         ("vm", "disk.size") => "\"2G\"",
         ("vm", "disk.format") => "\"raw\"",
         ("vm", "cdrom.iso") => "\"none\"",
-        ("vm", "network.bridge") => "\"vmbr1\"",
+        ("vm", "network.bridge") => "\"vmbr0\"",
         ("vm", "network.trunks") => "\"10;20-30\"",
         ("vm", "network.mtu") => "1500",
         ("vm", "network.mac") => return Some(["\"bc:24:11:00:10:01\"", "\"BC:24:11:00:10:02\""][i % 2]),
