@@ -137,6 +137,8 @@ pub struct Ctx {
     graph: Mutex<Option<(u64, Arc<ResourceGraph>)>>,
     clone_locks: Mutex<HashMap<(String, u32), Arc<Semaphore>>>,
     disruptions: Arc<Semaphore>,
+    /// Per resource block with `lifecycle { max_disruptions }`, by its config address.
+    block_disruptions: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// vmids handed out in this run, per cluster (besides what the cluster has).
     handed_out: Mutex<HashMap<String, HashSet<u32>>>,
     pub cancelled: Arc<AtomicBool>,
@@ -167,6 +169,7 @@ impl Ctx {
             graph: Mutex::new(None),
             clone_locks: Mutex::new(HashMap::new()),
             disruptions: Arc::new(Semaphore::new(opts.max_disruptions.min(Semaphore::MAX_PERMITS))),
+            block_disruptions: Mutex::new(HashMap::new()),
             handed_out: Mutex::new(HashMap::new()),
             cancelled: Arc::new(AtomicBool::new(false)),
         }
@@ -280,8 +283,23 @@ impl Ctx {
         sem.acquire_owned().await.expect("never closed")
     }
 
-    pub async fn disruption_permit(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.disruptions.clone().acquire_owned().await.expect("never closed")
+    /// A place among the guests being stopped or rebooted: the resource block's budget
+    /// (`lifecycle { max_disruptions }`) first, then the run's (`--max-disruptions`).
+    pub async fn disruption_permit(&self, rc: &ResourceChange) -> Vec<tokio::sync::OwnedSemaphorePermit> {
+        let mut held = Vec::new();
+        if let Some(limit) = rc.max_disruptions {
+            let block = rc.address.parse::<ResourceAddress>().map(|a| a.config.to_string()).unwrap_or_default();
+            let sem = {
+                let mut blocks = self.block_disruptions.lock().expect("disruption budgets");
+                blocks
+                    .entry(format!("{}|{block}", rc.provider))
+                    .or_insert_with(|| Arc::new(Semaphore::new((limit as usize).min(Semaphore::MAX_PERMITS))))
+                    .clone()
+            };
+            held.push(sem.acquire_owned().await.expect("never closed"));
+        }
+        held.push(self.disruptions.clone().acquire_owned().await.expect("never closed"));
+        held
     }
 
     /// The diff of a freshly created guest (a clone) against what is desired.

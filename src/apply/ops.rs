@@ -635,7 +635,7 @@ async fn apply_changes(
     let needs_stop = read.running && changes.iter().any(|c| c.impact == plan::Impact::Stop && c.via != Via::Power);
     let needs_reboot = changes.iter().any(|c| c.impact == plan::Impact::Reboot);
     let _disruption =
-        if (needs_stop || needs_reboot) && read.running { Some(ctx.disruption_permit().await) } else { None };
+        if (needs_stop || needs_reboot) && read.running { Some(ctx.disruption_permit(rc).await) } else { None };
     if needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "shutdown", Some(vmid), Some(&node), json!({}))?;
         retrying(client, journal, &intent, &format!("shutting {vmid} down"), || {

@@ -592,7 +592,7 @@ impl Decoder<'_> {
             file,
             "lifecycle",
             b.body,
-            &["prevent_destroy", "create_before_destroy", "ignore_changes", "preflight_ignore"],
+            &["prevent_destroy", "create_before_destroy", "ignore_changes", "preflight_ignore", "max_disruptions"],
             &[],
         );
         let mut l = Lifecycle::default();
@@ -601,6 +601,19 @@ impl Decoder<'_> {
                 "prevent_destroy" => l.prevent_destroy = self.literal_bool(file, &a).unwrap_or(false),
                 "create_before_destroy" => l.create_before_destroy = self.literal_bool(file, &a).unwrap_or(false),
                 "preflight_ignore" => l.preflight_ignore = self.preflight_ignore(file, &a),
+                "max_disruptions" => match self.literal(file, &a).map(|v| v.unmark().0) {
+                    Some(Value::Number(n)) if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) => {
+                        l.max_disruptions = Some(n as u32);
+                    }
+                    Some(_) => self.push(err(
+                        file,
+                        span_of(&a.value),
+                        "max_disruptions",
+                        "max_disruptions must be a whole number of at least 1".into(),
+                        "not a count",
+                    )),
+                    None => {}
+                },
                 _ => match &a.value {
                     Expression::Variable(v) if v.as_str() == "all" => l.ignore_all_changes = true,
                     Expression::Array(items) => {

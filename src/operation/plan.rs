@@ -102,6 +102,7 @@ pub fn make(
     for r in &mut plan.resource_changes {
         if let Some(i) = r.address.parse().ok().and_then(|a: ResourceAddress| project.graph.instances.get(&a)) {
             r.preflight_ignore = i.lifecycle.preflight_ignore.clone();
+            r.max_disruptions = i.lifecycle.max_disruptions;
         }
     }
     plan.preflight_skipped = !req.preflight;

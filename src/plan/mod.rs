@@ -405,6 +405,7 @@ pub fn decide(
             notes: vec![],
             managed_paths: vec![],
             preflight_ignore: vec![],
+            max_disruptions: None,
         });
     }
 
@@ -564,6 +565,7 @@ fn rollback<'v>(
                     notes: vec!["created after the serial rolled back to".into()],
                     managed_paths: vec![],
                     preflight_ignore: vec![],
+                    max_disruptions: None,
                 });
             }
         }
@@ -717,6 +719,7 @@ fn read_change(inst: &Instance, key: &[u8]) -> ResourceChange {
         notes: vec![],
         managed_paths: vec![],
         preflight_ignore: vec![],
+        max_disruptions: None,
     }
 }
 
@@ -745,6 +748,7 @@ fn forget_change(s: &StoredResource, provider: &str) -> ResourceChange {
         notes: vec![],
         managed_paths: vec![],
         preflight_ignore: vec![],
+        max_disruptions: None,
     }
 }
 
@@ -912,6 +916,7 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
         notes,
         managed_paths: managed_paths(&desired),
         preflight_ignore: vec![],
+        max_disruptions: None,
     })
 }
 

@@ -225,6 +225,10 @@ pub struct ResourceChange {
     /// Pre-flight checks the resource's `lifecycle { preflight_ignore }` silences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preflight_ignore: Vec<String>,
+    /// `lifecycle { max_disruptions }`: at most this many instances of the resource block
+    /// (`vm.web[*]`) stopped or rebooted at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disruptions: Option<u32>,
 }
 
 impl ResourceChange {

@@ -711,6 +711,7 @@ mod tests {
             notes: vec![],
             managed_paths: vec![],
             preflight_ignore: vec![],
+            max_disruptions: None,
         }
     }
 
