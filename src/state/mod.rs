@@ -65,6 +65,7 @@ mod intents;
 mod journal;
 pub mod location;
 pub mod lock;
+mod locking;
 pub mod model;
 mod prune;
 pub mod repo;

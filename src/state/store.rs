@@ -13,14 +13,6 @@ use super::schema::*;
 /// The default workspace name.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
-/// What every query needs besides the connection.
-#[derive(Debug, Clone)]
-pub(crate) struct Scope {
-    pub workspace_id: i64,
-    pub workspace: String,
-    pub actor: Actor,
-}
-
 /// An error inside a transaction: either the database's, or a refusal of ours. Either rolls
 /// the whole transaction back.
 #[derive(Debug)]
