@@ -85,13 +85,3 @@ pub enum StateError {
 }
 
 pub type Result<T, E = StateError> = std::result::Result<T, E>;
-
-/// Suggests the closest known address, for "did you mean".
-pub(crate) fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    known
-        .into_iter()
-        .map(|k| (strsim::jaro_winkler(wanted, k), k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| format!("did you mean {k}?"))
-}

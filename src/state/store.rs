@@ -167,7 +167,7 @@ impl Store {
     pub fn require(&mut self, address: &crate::addr::ResourceAddress) -> Result<StoredResource> {
         match self.get(address)? {
             Some(r) => Ok(r),
-            None => Err(self.not_found(&address.to_string())?),
+            None => Err(self.not_found(address)?),
         }
     }
 
@@ -236,16 +236,17 @@ impl Store {
     }
 
     /// A "not in state" error with a did-you-mean from the addresses that are.
-    pub(crate) fn not_found(&mut self, address: &str) -> Result<StateError> {
+    pub(crate) fn not_found(&mut self, address: &crate::addr::ResourceAddress) -> Result<StateError> {
         let known: Vec<String> = resources::table
             .filter(resources::workspace_id.eq(self.scope.workspace_id))
             .select(resources::address)
             .load(&mut self.conn)
             .map_err(|e| self.db_err(e))?;
+        let known: Vec<crate::addr::ResourceAddress> = known.iter().filter_map(|a| parse_address(a).ok()).collect();
         Ok(StateError::NotFound {
             address: address.to_string(),
             workspace: self.scope.workspace.clone(),
-            help: super::error::did_you_mean(address, known.iter().map(String::as_str)),
+            help: crate::config::suggest::did_you_mean_instance(address, &known),
         })
     }
 
