@@ -86,12 +86,6 @@ impl Store {
         }
     }
 
-    /// Opens a store named by URL or path (`postgres://…`, `sqlite://…`, a file path); relative
-    /// paths are taken from `project_dir`. This is what a `pmx { state { url = … } }` block feeds.
-    pub fn open_url(url: &str, project_dir: &std::path::Path, workspace: &str) -> Result<Store> {
-        Store::open(&StateLocation::parse(url, project_dir)?, workspace)
-    }
-
     pub fn location(&self) -> &StateLocation {
         &self.location
     }
