@@ -166,9 +166,9 @@ impl Builder<'_> {
                 Some(s) => (&s.attributes, &s.blocks),
                 None => (&[], &[]),
             };
-            self.current_instance = (key != InstanceKey::None).then(|| addr.instance(key.clone()).to_string());
+            self.out.current_instance = (key != InstanceKey::None).then(|| addr.instance(key.clone()).to_string());
             let mut desired = self.eval_body("", &r.body, attrs, blocks, schema.is_some(), count_index, each);
-            self.current_instance = None;
+            self.out.current_instance = None;
             // A resource with count or for_each must set such an attribute (the config check says so).
             if r.count.is_none() && r.for_each.is_none() {
                 for a in attrs.iter().filter(|a| a.defaults_to_block_name) {
@@ -176,30 +176,21 @@ impl Builder<'_> {
                 }
             }
             let inst_addr = addr.instance(key.clone());
-            if !referenced {
-                // Nothing refers to this resource: no need for its expression value.
-                instances.push(Instance {
-                    addr: inst_addr,
-                    provider: provider.clone(),
-                    attributes: desired,
-                    depends_on: Vec::new(),
-                    lifecycle: r.lifecycle.clone(),
-                    location: r.location.clone(),
-                });
-                continue;
-            }
-            let mut object = object_of(&desired, attrs, blocks);
-            if let Some(known) = self.options.known.get(&inst_addr) {
-                for (k, v) in known {
-                    match object.get(k) {
-                        Some(Value::Unknown) | None => {
-                            object.insert(k.clone(), v.clone());
+            // Only a resource something refers to needs its expression value.
+            if referenced {
+                let mut object = object_of(&desired, attrs, blocks);
+                if let Some(known) = self.options.known.get(&inst_addr) {
+                    for (k, v) in known {
+                        match object.get(k) {
+                            Some(Value::Unknown) | None => {
+                                object.insert(k.clone(), v.clone());
+                            }
+                            _ => {}
                         }
-                        _ => {}
                     }
                 }
+                objects.push((key, Value::Map(object)));
             }
-            objects.push((key, Value::Map(object)));
             instances.push(Instance {
                 addr: inst_addr,
                 provider: provider.clone(),
@@ -266,7 +257,7 @@ impl Builder<'_> {
                         let d = Diagnostic::error(format!("invalid value for \"{path}{name}\": {m}"))
                             .with_code("pmx::config::wrong_type")
                             .at(&a.expr.file, a.expr.span(), p.label);
-                        self.report_in_instance(d, format!("\"{path}{name}\""), m);
+                        self.out.report_in_instance(d, format!("\"{path}{name}\""), m);
                         Value::Unknown
                     }
                 },

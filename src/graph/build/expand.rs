@@ -96,15 +96,11 @@ impl Builder<'_> {
                 }
             }
         }
-        let keys = self.expand_known(r);
-        if keys.is_empty() && self.diags.has_errors() && self.last_expand_failed {
-            return None;
-        }
-        Some(keys)
+        self.expand_known(r)
     }
 
-    fn expand_known(&mut self, r: &ResourceBlock) -> Vec<(InstanceKey, Option<Value>)> {
-        self.last_expand_failed = false;
+    /// [`Self::expand`] once count / for_each evaluated; `None` when it is invalid (reported).
+    fn expand_known(&mut self, r: &ResourceBlock) -> Option<Vec<(InstanceKey, Option<Value>)>> {
         if let Some(count) = &r.count {
             let v = self.eval_or_report(count, None, None);
             // Like Terraform, a string that holds a number converts; the limits apply to the
@@ -132,11 +128,10 @@ impl Builder<'_> {
                     d = d.with_help("count must be known when planning: use variables, locals or literals");
                 }
                 self.report(d);
-                self.last_expand_failed = true;
-                return Vec::new();
+                return None;
             }
             let n = number.unwrap_or(0.0) as i64;
-            return (0..n).map(|i| (InstanceKey::Int(i), None)).collect();
+            return Some((0..n).map(|i| (InstanceKey::Int(i), None)).collect());
         }
         if let Some(fe) = &r.for_each {
             let v = self.eval_or_report(fe, None, None);
@@ -148,8 +143,7 @@ impl Builder<'_> {
                     d = d.with_help(h);
                 }
                 b.report(d);
-                b.last_expand_failed = true;
-                Vec::new()
+                None
             };
             return match v {
                 Value::Unknown => bad(
@@ -172,7 +166,7 @@ impl Builder<'_> {
                     if m.values().any(|v| matches!(v, Value::Sensitive(_))) {
                         return bad(self, "for_each cannot contain sensitive values".into(), None);
                     }
-                    m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect()
+                    Some(m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect())
                 }
                 Value::List(_) if self.is_list_not_set(&fe.expr) => bad(
                     self,
@@ -210,13 +204,13 @@ impl Builder<'_> {
                             }
                         }
                     }
-                    out
+                    Some(out)
                 }
                 other => {
                     bad(self, format!("for_each needs a map or a set of strings, not a {}", other.type_name()), None)
                 }
             };
         }
-        vec![(InstanceKey::None, None)]
+        Some(vec![(InstanceKey::None, None)])
     }
 }

@@ -115,26 +115,14 @@ impl Builder<'_> {
                             self.edge(Block::Variable(n.clone()), &me, file, r.span);
                         }
                     } else {
-                        self.undeclared(&file, r.span, &format!("var.{n}"), "variable", n, m.variables.keys());
-                        self.tainted.insert(me.clone());
-                        self.missing.push(ConfigAddress {
-                            mode: Mode::Managed,
-                            type_name: "var".into(),
-                            name: n.clone(),
-                        });
+                        self.undeclared(&me, &file, r.span, ("var", "variable"), n, m.variables.keys());
                     }
                 }
                 RefTarget::Local(n) => {
                     if m.locals.contains_key(n) {
                         self.edge(Block::Local(n.clone()), &me, file, r.span);
                     } else {
-                        self.undeclared(&file, r.span, &format!("local.{n}"), "local value", n, m.locals.keys());
-                        self.tainted.insert(me.clone());
-                        self.missing.push(ConfigAddress {
-                            mode: Mode::Managed,
-                            type_name: "local".into(),
-                            name: n.clone(),
-                        });
+                        self.undeclared(&me, &file, r.span, ("local", "local value"), n, m.locals.keys());
                     }
                 }
                 RefTarget::Resource(addr) => {
@@ -201,22 +189,26 @@ impl Builder<'_> {
         self.report(d);
     }
 
+    /// Reports a reference to an undeclared `var.NAME` or `local.NAME` (`prefix` and what it is
+    /// called) in `me`, with "did you mean". It evaluates to unknown, and `me` is tainted.
     fn undeclared<'k>(
         &mut self,
+        me: &Block,
         file: &Arc<SourceFile>,
         span: Range<usize>,
-        shown: &str,
-        kind: &str,
+        (prefix, kind): (&str, &str),
         name: &str,
         names: impl Iterator<Item = &'k String>,
     ) {
-        let mut d = Diagnostic::error(format!("reference to undeclared {kind} {shown}"))
+        let mut d = Diagnostic::error(format!("reference to undeclared {kind} {prefix}.{name}"))
             .with_code("pmx::config::undeclared")
             .at(file, span, "not declared");
         if let Some(h) = did_you_mean(name, names.map(String::as_str)) {
             d = d.with_help(h);
         }
         self.report(d);
+        self.tainted.insert(me.clone());
+        self.missing.push(ConfigAddress { mode: Mode::Managed, type_name: prefix.into(), name: name.to_string() });
     }
 
     fn edge(&mut self, dep: Block, me: &Block, file: Arc<SourceFile>, span: Range<usize>) {

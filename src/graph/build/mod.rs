@@ -5,13 +5,15 @@
 //! 4. [`expand`]: `count` / `for_each` make a resource's instances (part of evaluation);
 //! 5. [`instances`]: the instance graph, linked and ordered.
 //!
-//! [`Builder`] holds what the phases share; [`Builder::run`] calls them in order.
+//! [`Builder`] holds what the phases share; [`Builder::run`] calls them in order. Every phase
+//! reports through [`report`], which keeps each problem once.
 
 mod eval;
 mod expand;
 mod imports;
 mod instances;
 mod link;
+mod report;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -24,6 +26,7 @@ use super::*;
 use crate::addr::{ConfigAddress, InstanceKey};
 use crate::config::check::ValueChecker;
 use crate::diag::{Diagnostic, SourceFile};
+use report::Reporter;
 
 /// A block of the configuration: the nodes of the first, block-level graph.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -63,8 +66,8 @@ struct ResourceRef {
 pub(super) struct Builder<'c> {
     config: &'c LoadedConfig,
     options: &'c BuildOptions,
-    diags: Diagnostics,
-    seen: HashSet<(String, String, usize, usize)>,
+    /// Every problem found, each once.
+    out: Reporter,
     blocks: DiGraph<Block, Why>,
     index: HashMap<Block, NodeIndex>,
     edge_set: HashSet<(NodeIndex, NodeIndex)>,
@@ -74,8 +77,6 @@ pub(super) struct Builder<'c> {
     expanded: HashMap<ConfigAddress, Vec<InstanceKey>>,
     globals: IndexMap<String, Value>,
     checker: ValueChecker,
-    implicit_provider: bool,
-    last_expand_failed: bool,
     /// Resource blocks whose expansion failed.
     failed: HashSet<ConfigAddress>,
     /// References to what is not declared (already reported): they evaluate to unknown, so
@@ -84,23 +85,6 @@ pub(super) struct Builder<'c> {
     /// Blocks with a broken reference or in a cycle, and every block that depends on one: an
     /// unknown count / for_each there is the echo of a reported problem, not a new one.
     tainted: HashSet<Block>,
-    /// Where the reference checks found problems: evaluation there only repeats them.
-    reference_problems: HashSet<(String, usize)>,
-    /// The instance (of a count / for_each resource) being evaluated, named in its problems.
-    current_instance: Option<String>,
-    /// A wrong value reported for an instance: the same problem in another instance is
-    /// merged into it ("in vm.a[0] and 2 more instances"); one with another value is not.
-    instance_problems: HashMap<(String, String, usize), InstanceProblem>,
-}
-
-/// A wrong value found in one or more instances of a resource.
-struct InstanceProblem {
-    /// Where in `diags`.
-    index: usize,
-    what: String,
-    why: String,
-    first: String,
-    more: usize,
 }
 
 impl<'c> Builder<'c> {
@@ -108,8 +92,7 @@ impl<'c> Builder<'c> {
         Builder {
             config,
             options,
-            diags: Diagnostics::new(),
-            seen: HashSet::new(),
+            out: Reporter::default(),
             blocks: DiGraph::new(),
             index: HashMap::new(),
             edge_set: HashSet::new(),
@@ -117,53 +100,14 @@ impl<'c> Builder<'c> {
             expanded: HashMap::new(),
             globals: IndexMap::new(),
             checker: ValueChecker,
-            implicit_provider: false,
-            last_expand_failed: false,
             failed: HashSet::new(),
             missing: Vec::new(),
             tainted: HashSet::new(),
-            reference_problems: HashSet::new(),
-            current_instance: None,
-            instance_problems: HashMap::new(),
         }
     }
 
-    /// Adds a diagnostic once, however many instances hit the same problem.
     fn report(&mut self, d: Diagnostic) {
-        let key = match &d.location {
-            Some(l) => (d.message.clone(), l.file.name.clone(), l.span.start, l.span.end),
-            None => (d.message.clone(), String::new(), 0, 0),
-        };
-        if let Some(l) = &d.location {
-            if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
-                return;
-            }
-        }
-        if self.seen.insert(key) {
-            self.diags.push(d);
-        }
-    }
-
-    /// Reports a wrong value `why` of attribute `what`; inside an instance of a count /
-    /// for_each resource, the message names the instance (merging the same problem of others).
-    fn report_in_instance(&mut self, mut d: Diagnostic, what: String, why: String) {
-        let Some(instance) = self.current_instance.clone() else { return self.report(d) };
-        let Some(l) = &d.location else { return self.report(d) };
-        if self.reference_problems.contains(&(l.file.name.clone(), l.span.start)) {
-            return;
-        }
-        let key = (format!("{what}: {why}"), l.file.name.clone(), l.span.start);
-        if let Some(p) = self.instance_problems.get_mut(&key) {
-            p.more += 1;
-            let s = if p.more == 1 { "" } else { "s" };
-            self.diags.0[p.index].message =
-                format!("invalid value for {} in {} and {} more instance{s}: {}", p.what, p.first, p.more, p.why);
-            return;
-        }
-        d.message = format!("invalid value for {what} in {instance}: {why}");
-        self.instance_problems
-            .insert(key, InstanceProblem { index: self.diags.len(), what, why, first: instance, more: 0 });
-        self.diags.push(d);
+        self.out.report(d);
     }
 
     fn node(&mut self, b: Block) -> NodeIndex {
@@ -189,7 +133,6 @@ impl<'c> Builder<'c> {
         }
         if !m.resources.is_empty() && !m.providers.contains_key("proxmox") {
             // Resources without a provider block use one configured from PMX_* variables.
-            self.implicit_provider = true;
             self.node(Block::Provider("proxmox".into()));
         }
         for a in m.resources.keys() {
@@ -201,11 +144,7 @@ impl<'c> Builder<'c> {
         // 2. Edges from references.
         self.link_all();
         self.check_imports_and_moves();
-        self.reference_problems = self
-            .diags
-            .errors()
-            .filter_map(|d| d.location.as_ref().map(|l| (l.file.name.clone(), l.span.start)))
-            .collect();
+        self.out.mark_reference_problems();
         // 3. Cycles. They are reported, and evaluation goes on (the blocks of a cycle see each
         // other as unknown), so that one run shows every problem; so do broken references.
         let (order, cyclic) = self.block_order();
@@ -249,14 +188,14 @@ impl<'c> Builder<'c> {
         }
         tracing::debug!("graph: evaluated in {:?}", t0.elapsed());
         let imports = self.eval_imports();
-        if self.diags.has_errors() {
-            return Err(self.diags.sorted());
+        if self.out.diags.has_errors() {
+            return Err(self.out.diags.sorted());
         }
         // 5. The instance graph.
         let t1 = std::time::Instant::now();
         let (graph, node_order) = self.instance_graph(&mut instances);
         tracing::debug!("graph: instance graph in {:?}", t1.elapsed());
-        let warnings = std::mem::take(&mut self.diags);
+        let warnings = std::mem::take(&mut self.out.diags);
         Ok(ResourceGraph { graph, order: node_order, instances, providers, outputs, imports, warnings })
     }
 }
