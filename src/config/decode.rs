@@ -50,6 +50,52 @@ fn err(file: &Arc<SourceFile>, span: Range<usize>, code: &str, message: String, 
     Diagnostic::error(message).with_code(format!("pmx::config::{code}")).at(file, span, label)
 }
 
+/// What an unknown name in a body was written as.
+#[derive(Clone, Copy, PartialEq)]
+enum Unknown {
+    Attribute,
+    Block,
+}
+
+/// An unknown attribute or block in `kind`: when it is the other one (`cpu = ...` for the
+/// block), the help says how to write it; otherwise "did you mean" among its own sort.
+fn unknown(
+    file: &Arc<SourceFile>,
+    span: Range<usize>,
+    kind: &str,
+    name: &str,
+    written_as: Unknown,
+    attrs: &[&str],
+    blocks: &[&str],
+) -> Diagnostic {
+    let (code, what, label, own, other, help) = match written_as {
+        Unknown::Attribute => (
+            "unknown_attribute",
+            "attribute",
+            format!("not an attribute of {kind}"),
+            attrs,
+            blocks,
+            format!("{name} is a block: write {name} {{ ... }}"),
+        ),
+        Unknown::Block => (
+            "unknown_block",
+            "block",
+            format!("not a block of {kind}"),
+            blocks,
+            attrs,
+            format!("{name} is an attribute: write {name} = ..."),
+        ),
+    };
+    let d = err(file, span, code, format!("unknown {what} \"{name}\" in {kind}"), &label);
+    if other.contains(&name) {
+        return d.with_help(help);
+    }
+    match did_you_mean(name, own.iter().copied()) {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
 impl Decoder<'_> {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
@@ -151,18 +197,7 @@ impl Decoder<'_> {
                 Structure::Attribute(a) => {
                     let name = a.key.as_str();
                     if !attrs.contains(&name) {
-                        let mut d = err(
-                            file,
-                            span_of(&a.key),
-                            "unknown_attribute",
-                            format!("unknown attribute \"{name}\" in {kind}"),
-                            &format!("not an attribute of {kind}"),
-                        );
-                        if blocks.contains(&name) {
-                            d = d.with_help(format!("{name} is a block: write {name} {{ ... }}"));
-                        } else if let Some(h) = did_you_mean(name, attrs.iter().copied()) {
-                            d = d.with_help(h);
-                        }
+                        let d = unknown(file, span_of(&a.key), kind, name, Unknown::Attribute, attrs, blocks);
                         self.push(d);
                     } else if let Some(first) = out_attrs.iter().find(|x| x.key.as_str() == name) {
                         let first_span = span_of(&first.key);
@@ -174,18 +209,7 @@ impl Decoder<'_> {
                 Structure::Block(b) => {
                     let name = b.ident.as_str();
                     if !blocks.contains(&name) {
-                        let mut d = err(
-                            file,
-                            span_of(&b.ident),
-                            "unknown_block",
-                            format!("unknown block \"{name}\" in {kind}"),
-                            &format!("not a block of {kind}"),
-                        );
-                        if attrs.contains(&name) {
-                            d = d.with_help(format!("{name} is an attribute: write {name} = ..."));
-                        } else if let Some(h) = did_you_mean(name, blocks.iter().copied()) {
-                            d = d.with_help(h);
-                        }
+                        let d = unknown(file, span_of(&b.ident), kind, name, Unknown::Block, attrs, blocks);
                         self.push(d);
                     } else {
                         out_blocks.push(b);

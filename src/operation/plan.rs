@@ -47,13 +47,7 @@ pub fn resolve_addresses(project: &Project, flag: &str, raw: &[String]) -> Resul
                 } else {
                     let mut d = Diagnostic::error(format!("--{flag} {r}: no such resource in the configuration"))
                         .with_code("pmx::plan::unknown_address");
-                    let configs: Vec<&crate::addr::ConfigAddress> = known.iter().map(|k| &k.config).collect();
-                    if let Some(help) = crate::config::suggest::did_you_mean_address(&a.config, configs) {
-                        d = d.with_help(help);
-                    } else if let Some(help) = crate::config::suggest::did_you_mean(
-                        r,
-                        known.iter().map(|k| k.to_string()).collect::<Vec<_>>().iter().map(String::as_str),
-                    ) {
+                    if let Some(help) = crate::config::suggest::did_you_mean_instance(&a, known.iter().copied()) {
                         d = d.with_help(help);
                     }
                     diags.push(d);
