@@ -39,3 +39,6 @@ mod errors;
 
 #[path = "sim/profile.rs"]
 mod profile;
+
+#[path = "sim/migrate.rs"]
+mod migrate;

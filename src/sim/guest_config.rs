@@ -440,6 +440,7 @@ pub fn prepare(
                     content: content.into(),
                     vmid: Some(vmid),
                     ctime: now(),
+                    written: None,
                 });
                 ps.set(disk_default_key(kind), volid);
                 ps.remove("import-from");
@@ -468,6 +469,7 @@ pub fn prepare(
                         content: content.into(),
                         vmid: Some(vmid),
                         ctime: now(),
+                        written: None,
                     });
                 } else if file.contains(':') {
                     // PVE asks the storage for the volume's size, which fails for a volume that

@@ -82,6 +82,18 @@ pub struct StorageDef {
     /// Restricted to these nodes (None = all).
     #[serde(default)]
     pub nodes: Option<Vec<String>>,
+    /// `disable` in storage.cfg: listed, but nothing can be allocated on it.
+    #[serde(default)]
+    pub disable: bool,
+    /// zfspool `sparse`: volumes without a reservation (thin); pve-storage's default is off.
+    #[serde(default)]
+    pub sparse: bool,
+    /// Directory storages' `preallocation` (`off`, `metadata`, `falloc`, `full`).
+    #[serde(default)]
+    pub preallocation: Option<String>,
+    /// Bytes in use by data the simulator does not model (ISOs, backups, other files), per node.
+    #[serde(default)]
+    pub baseline_used: u64,
 }
 
 impl StorageDef {
@@ -109,6 +121,17 @@ pub struct Volume {
     pub content: String,
     pub vmid: Option<u32>,
     pub ctime: i64,
+    /// Bytes the volume takes on its storage: on a thin storage only what was written (a new
+    /// volume: 0), None = its whole size (thick storages, seeded disks).
+    #[serde(default)]
+    pub written: Option<u64>,
+}
+
+impl Volume {
+    /// The space it takes on its storage.
+    pub fn allocated(&self) -> u64 {
+        self.written.map_or(self.size, |w| w.min(self.size))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,7 +218,21 @@ pub fn now() -> i64 {
 }
 
 impl Cluster {
+    /// Bytes in use on a storage of a node: its baseline and what its volumes take (on thin
+    /// storages only what was written, so a thin storage can hold more than its size).
     pub fn storage_used(&self, node: &str, storage: &str) -> u64 {
+        let baseline = self.storages.get(storage).map_or(0, |s| s.baseline_used);
+        let volumes: u64 = self
+            .nodes
+            .get(node)
+            .and_then(|n| n.volumes.get(storage))
+            .map(|v| v.values().map(Volume::allocated).sum())
+            .unwrap_or(0);
+        baseline.saturating_add(volumes)
+    }
+
+    /// The sum of the volumes' sizes on a storage of a node (what a thin storage promised).
+    pub fn storage_provisioned(&self, node: &str, storage: &str) -> u64 {
         self.nodes.get(node).and_then(|n| n.volumes.get(storage)).map(|v| v.values().map(|v| v.size).sum()).unwrap_or(0)
     }
 
@@ -216,18 +253,28 @@ impl Cluster {
     }
 
     /// Records a volume; `check_capacity` = false lets seeding add thousands of volumes without
-    /// summing the storage each time (it checks the totals once at the end).
-    pub fn add_volume_checked(&mut self, node: &str, vol: Volume, check_capacity: bool) -> Result<(), String> {
+    /// summing the storage each time (it checks the totals once at the end). A thick storage
+    /// refuses a volume that does not fit, with its plugin's message; a thin one takes it and
+    /// counts only what is written (a new volume: nothing, a copy: what its source took).
+    pub fn add_volume_checked(&mut self, node: &str, mut vol: Volume, check_capacity: bool) -> Result<(), String> {
         let storage = vol.volid.split_once(':').map(|(s, _)| s.to_string()).unwrap_or_default();
         let def = self.storages.get(&storage).ok_or_else(|| format!("storage '{storage}' does not exist"))?;
-        let capacity = def.capacity;
-        let used = if check_capacity { self.storage_used(node, &storage) } else { 0 };
-        if check_capacity && used.saturating_add(vol.size) > capacity {
-            return Err(format!(
-                "not enough free space on storage '{storage}' on node '{node}': requested {}, available {}",
-                human_size(vol.size),
-                human_size(capacity.saturating_sub(used))
-            ));
+        if check_capacity {
+            super::storage::check_enabled(self, &storage, Some(node))?;
+            if def.is_thin() {
+                vol.written.get_or_insert(0);
+            } else {
+                vol.written = None;
+                let used = self.storage_used(node, &storage);
+                if used.saturating_add(vol.size) > def.capacity {
+                    return Err(super::storage::out_of_space(
+                        def,
+                        &vol.volid,
+                        vol.size,
+                        def.capacity.saturating_sub(used),
+                    ));
+                }
+            }
         }
         let n = self.nodes.get_mut(node).ok_or_else(|| format!("no such node '{node}'"))?;
         n.volumes.entry(storage).or_default().insert(vol.volid.clone(), vol);

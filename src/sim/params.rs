@@ -276,8 +276,9 @@ fn check_at(kind: Kind, path: &str, value: &str) -> Result<(), String> {
                 Err(_) => Err(format!("value does not match the regex pattern - got '{value}'")),
             }
         }
+        // qemu-server/pve-container resize_vm: `\+?\d+(\.\d+)?[KMGT]?` (upper-case units only).
         Kind::DiskSize => {
-            if parse_size(value).is_some() {
+            if formats::matches(r"\+?\d+(\.\d+)?[KMGT]?", value) {
                 Ok(())
             } else {
                 Err("value does not match the regex pattern".into())

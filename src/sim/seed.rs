@@ -155,6 +155,15 @@ struct StorageSpec {
     thinpool: Option<String>,
     #[serde(default)]
     nodes: Option<Vec<String>>,
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    sparse: bool,
+    #[serde(default)]
+    preallocation: Option<String>,
+    /// Space taken by data outside the simulated volumes, per node.
+    #[serde(default)]
+    used_gib: u64,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +297,10 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
                 vgname: s.vgname,
                 thinpool: s.thinpool,
                 nodes: s.nodes,
+                disable: s.disable,
+                sparse: s.sparse,
+                preallocation: s.preallocation,
+                baseline_used: s.used_gib * GIB,
             },
         );
     }
@@ -309,8 +322,9 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
                 content: content.clone(),
                 vmid: None,
                 ctime: boot,
+                written: None,
             };
-            c.add_volume(&node, vol).map_err(|e| format!("template {:?}: {e}", t.volid))?;
+            c.add_volume_checked(&node, vol, false).map_err(|e| format!("template {:?}: {e}", t.volid))?;
         }
     }
     for p in file.pools {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::super::guest_config::{self, config_json, guest_volumes, pending_json};
 use super::super::model::{now, Guest, GuestKind, PowerState};
 use super::super::routes::StatusAction;
-use super::super::server::Sim;
+use super::super::state::Sim;
 use super::super::update;
 use super::super::wire::{ApiError, ApiResult};
 use super::resources::{guest_resource, maxdisk};
@@ -194,13 +194,25 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let prepared =
         guest_config::prepare(&c, kind, &node, vmid, &updates, &mut mac, guest_config::PrepareOptions::default())
             .map_err(|(k, m)| ApiError::param(&k, m))?;
+    // pve-container's create_vm activates each storage before forking (a disabled one is
+    // refused at once); qemu-server allocates inside the worker, so there a full or disabled
+    // storage fails the task.
+    if kind == GuestKind::Lxc {
+        for vol in &prepared.new_volumes {
+            let sid = vol.volid.split_once(':').map_or("", |(s, _)| s);
+            super::super::storage::check_enabled(&c, sid, Some(&node)).map_err(ApiError::server)?;
+        }
+    }
     let mut added: Vec<String> = Vec::new();
     for vol in &prepared.new_volumes {
         if let Err(m) = c.add_volume(&node, vol.clone()) {
             for v in &added {
                 c.remove_volume(&node, v);
             }
-            return Err(ApiError::server(format!("unable to create {} {vmid} - {m}", who(kind))));
+            drop(c);
+            let task_kind = if kind == GuestKind::Qemu { "qmcreate" } else { "vzcreate" };
+            let message = format!("unable to create {} {vmid} - {m}", who(kind));
+            return Ok(json!(super::failing_task(ctx, node, task_kind, kind, vmid, message)));
         }
         added.push(vol.volid.clone());
     }
