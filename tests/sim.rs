@@ -42,3 +42,9 @@ mod profile;
 
 #[path = "sim/migrate.rs"]
 mod migrate;
+
+#[path = "sim/disks.rs"]
+mod disks;
+
+#[path = "sim/written.rs"]
+mod written;

@@ -10,9 +10,11 @@ use super::model::{now, size_string, Cluster, Guest, GuestKind, Volume};
 use super::params::parse_size;
 use crate::proxmox::propstring::PropertyString;
 
-/// Keys whose JSON value is a number (PVE's schema types them integer/boolean/number).
+/// Keys whose JSON value is a number: PVE's `check_type` numifies `integer` and `boolean`
+/// options; `number` ones (`cpulimit`, `migrate_downtime`) are only regex-checked, so JSON::XS
+/// sends the string they were written as.
 fn numeric_key(kind: GuestKind, key: &str) -> bool {
-    let common = matches!(key, "cores" | "cpuunits" | "onboot" | "template" | "protection" | "cpulimit");
+    let common = matches!(key, "cores" | "cpuunits" | "onboot" | "template" | "protection");
     common
         || match kind {
             GuestKind::Qemu => matches!(
@@ -32,7 +34,6 @@ fn numeric_key(kind: GuestKind, key: &str) -> bool {
                     | "keephugepages"
                     | "ciupgrade"
                     | "migrate_speed"
-                    | "migrate_downtime"
             ),
             GuestKind::Lxc => matches!(key, "memory" | "swap" | "unprivileged" | "console" | "tty" | "debug"),
         }
@@ -401,6 +402,10 @@ pub fn prepare(
         let err = |m: String| (key.clone(), m);
         let v = if key.as_str() == "tags" {
             normalize_tags(value)
+        } else if key.as_str() == "description" {
+            // Written as `#` comment lines; parse_vm_config / parse_pct_config strip the
+            // trailing whitespace (`s/\s+$//`) when the file is read back.
+            value.trim_end().to_string()
         } else if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?
         } else if is_disk_key(kind, key) {

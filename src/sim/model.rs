@@ -213,6 +213,10 @@ pub struct Pool {
     pub storage: BTreeSet<String>,
 }
 
+/// The QEMU PVE 9.2 ships (pve-qemu-kvm 11.0): `creation-qemu` in new VMs' `meta`,
+/// `running-qemu`, and the version a Windows guest's machine type is pinned to.
+pub const QEMU_VERSION: &str = "11.0.0";
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -229,11 +233,6 @@ impl Cluster {
             .map(|v| v.values().map(Volume::allocated).sum())
             .unwrap_or(0);
         baseline.saturating_add(volumes)
-    }
-
-    /// The sum of the volumes' sizes on a storage of a node (what a thin storage promised).
-    pub fn storage_provisioned(&self, node: &str, storage: &str) -> u64 {
-        self.nodes.get(node).and_then(|n| n.volumes.get(storage)).map(|v| v.values().map(|v| v.size).sum()).unwrap_or(0)
     }
 
     /// Finds a volume by volid on `node`.

@@ -364,7 +364,10 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         if g.kind == GuestKind::Qemu {
             guest.config.entry("smbios1".into()).or_insert_with(|| format!("uuid={}", pseudo_uuid(g.vmid, 1)));
             guest.config.entry("vmgenid".into()).or_insert_with(|| pseudo_uuid(g.vmid, 2));
-            guest.config.entry("meta".into()).or_insert_with(|| format!("creation-qemu=9.2.0,ctime={boot}"));
+            guest
+                .config
+                .entry("meta".into())
+                .or_insert_with(|| format!("creation-qemu={},ctime={boot}", super::model::QEMU_VERSION));
         }
         if g.template {
             make_template(&mut c, &mut guest);

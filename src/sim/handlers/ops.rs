@@ -49,6 +49,20 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("parameter '{param}' not allowed for linked clones")));
         }
     }
+    // clone_vm: the target storage must be enabled here and on the target node, be shared for
+    // another node, and (qemu) hold VM images.
+    if let Some(sid) = ctx.param("storage") {
+        let def = super::super::storage::check_enabled(&c, sid, None).map_err(ApiError::server)?;
+        if target != node {
+            super::super::storage::check_enabled(&c, sid, Some(&target)).map_err(ApiError::server)?;
+            if !def.shared {
+                return Err(ApiError::server(format!("can't clone to non-shared storage '{sid}'")));
+            }
+        }
+        if kind == GuestKind::Qemu && !def.supports("images") {
+            return Err(ApiError::param("storage", format!("storage '{sid}' does not support vm images")));
+        }
+    }
     let disks: Vec<(String, String)> = src
         .config
         .iter()
@@ -70,9 +84,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let mut config: BTreeMap<String, String> = src
         .config
         .iter()
-        .filter(|(k, _)| {
-            !k.starts_with("unused") && !matches!(k.as_str(), "template" | "lock" | "meta" | "vmgenid" | "smbios1")
-        })
+        .filter(|(k, _)| !k.starts_with("unused") && !matches!(k.as_str(), "template" | "lock"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let name_key = if kind == GuestKind::Qemu { "name" } else { "hostname" };
@@ -110,9 +122,18 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         }
     }
     if kind == GuestKind::Qemu {
-        config.insert("smbios1".into(), format!("uuid={}", sim.uuid()));
-        config.insert("vmgenid".into(), sim.uuid());
-        config.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
+        // clone_vm copies everything else (`meta` included), gives smbios1 a new uuid keeping
+        // its other fields (print_smbios1 writes them sorted), and a new vmgenid only when the
+        // source has one.
+        let old = config.get("smbios1").cloned().unwrap_or_default();
+        let mut fields: BTreeMap<String, String> =
+            old.split(',').filter_map(|f| f.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        fields.insert("uuid".into(), sim.uuid());
+        let smbios1: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        config.insert("smbios1".into(), smbios1.join(","));
+        if config.contains_key("vmgenid") {
+            config.insert("vmgenid".into(), sim.uuid());
+        }
     }
     let mut new_vols = Vec::new();
     let mut reserved = BTreeSet::new();

@@ -19,12 +19,7 @@ fn forbidden(message: impl Into<String>) -> ApiError {
 }
 
 /// Checks a create or config update of a guest (`existing` for an update).
-pub fn check_guest_write(
-    ctx: &Ctx,
-    kind: GuestKind,
-    params: &Params,
-    existing: Option<&Guest>,
-) -> Result<(), ApiError> {
+pub fn check_guest_write(ctx: &Ctx, kind: GuestKind, params: &Params) -> Result<(), ApiError> {
     if let Some(keys) = params.get("sshkeys") {
         validate_ssh_keys(keys)?;
     }
