@@ -48,3 +48,6 @@ mod disks;
 
 #[path = "sim/written.rs"]
 mod written;
+
+#[path = "sim/resources.rs"]
+mod resources;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::model::{now, size_string, Cluster, Guest, GuestKind, Volume};
 use super::params::parse_size;
@@ -142,7 +142,13 @@ pub fn normalize_tags(raw: &str) -> String {
 pub fn pending_json(g: &Guest) -> Value {
     let keys: BTreeSet<&String> = g.config.keys().chain(g.pending.keys()).chain(g.pending_delete.iter()).collect();
     let mut rows = Vec::new();
+    // config_with_pending_array walks the loaded config hash, which holds the digest too.
+    let digest_row = json!({"key": "digest", "value": digest(g)});
+    let mut digest_row = Some(digest_row);
     for k in keys {
+        if k.as_str() > "digest" {
+            rows.extend(digest_row.take());
+        }
         let mut row = Map::new();
         row.insert("key".into(), Value::String(k.clone()));
         let shown = |v: &String| match k.as_str() {
@@ -161,6 +167,7 @@ pub fn pending_json(g: &Guest) -> Value {
         }
         rows.push(Value::Object(row));
     }
+    rows.extend(digest_row);
     Value::Array(rows)
 }
 
