@@ -51,3 +51,6 @@ mod written;
 
 #[path = "sim/resources.rs"]
 mod resources;
+
+#[path = "sim/facts.rs"]
+mod facts;

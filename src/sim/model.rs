@@ -47,6 +47,26 @@ pub struct Cluster {
     /// Users, tokens, roles and ACLs (`user.cfg`).
     #[serde(default)]
     pub access: super::access::Access,
+    /// HA-managed guests (`ha/resources.cfg`), by service id (`vm:100`, `ct:200`).
+    #[serde(default)]
+    pub ha: BTreeMap<String, HaResource>,
+}
+
+/// One entry of `ha/resources.cfg`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HaResource {
+    /// Requested state: `started`, `stopped`, `enabled`, `disabled`, `ignored`.
+    pub state: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub max_restart: Option<u32>,
+    #[serde(default)]
+    pub max_relocate: Option<u32>,
+    #[serde(default)]
+    pub failback: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +80,9 @@ pub struct Node {
     pub bridges: Vec<String>,
     /// Unix time the node "booted", for uptime.
     pub boot_time: i64,
+    /// In HA maintenance mode (`ha-manager crm-command node-maintenance enable`).
+    #[serde(default)]
+    pub maintenance: bool,
     /// Volumes per storage id (node-local view; shared storages are listed on every node).
     pub volumes: BTreeMap<String, BTreeMap<String, Volume>>,
 }

@@ -95,6 +95,7 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
         (Area::Lxc, "hostname") => return Kind::All(&[Kind::Format(Format::DnsName), Kind::MaxLen(255)]),
         (Area::Qemu, "memory") => return Kind::QemuMemory,
         (Area::Resources, "type") => return Kind::Enum(&["vm", "storage", "node", "sdn"]),
+        (Area::Ha, "type") => return Kind::Enum(&["ct", "vm"]),
         (Area::Qemu, "agent") => return Kind::Props(&formats::AGENT),
         (Area::Qemu, "boot") => return Kind::Props(&formats::BOOT),
         (Area::Qemu, "cpu") => return Kind::Format(Format::VmCpu),

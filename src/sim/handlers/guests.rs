@@ -486,6 +486,23 @@ fn action_task_kind(kind: GuestKind, a: StatusAction) -> &'static str {
 /// log, `start failed: QEMU exited with code 1` as the status.
 fn start_check(sim: &Sim, g: &Guest, upid: &str) -> Result<(), String> {
     let c = sim.read();
+    // The start applies what is pending first, so the checks see the pending values.
+    let mut effective = g.clone();
+    effective.config.extend(g.pending.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(n) = c.nodes.get(&g.node) {
+        if g.kind == GuestKind::Qemu {
+            // config_to_command: sockets * cores against the host's CPUs.
+            let maxcpus = effective.cpus();
+            if u64::from(n.cpus) < maxcpus {
+                return Err(format!("MAX {} vcpus allowed per VM on this node", n.cpus));
+            }
+            // QEMU cannot map guest RAM beyond what the host has.
+            if effective.maxmem() > n.memory {
+                sim.tasks.log(upid, "kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory".to_string());
+                return Err("start failed: QEMU exited with code 1".to_string());
+            }
+        }
+    }
     let bridges = c.nodes.get(&g.node).map(|n| n.bridges.clone()).unwrap_or_default();
     let mut keys: Vec<(&String, &String)> = g.config.iter().chain(g.pending.iter()).collect();
     keys.sort_by_key(|(k, _)| (k.len(), k.to_string()));

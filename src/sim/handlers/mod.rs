@@ -4,6 +4,7 @@
 pub mod access;
 mod cluster;
 mod guests;
+mod ha;
 mod migrate;
 mod ops;
 mod pools;
@@ -239,6 +240,8 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::ClusterNextid => json(cluster::nextid(ctx)),
         H::ClusterTasks => json(tasks_api::cluster_tasks(ctx)),
         H::ClusterStatus => json(cluster::cluster_status(ctx)),
+        H::HaResources => json(ha::resources(ctx)),
+        H::HaStatus => json(ha::status_current(ctx)),
         H::Nodes => json(cluster::nodes(ctx)),
         H::NodeStatus => json(cluster::node_status(ctx)),
         H::NodeStorage => json(cluster::node_storage(ctx)),

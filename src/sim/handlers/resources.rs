@@ -77,6 +77,15 @@ pub fn guest_resource(g: &Guest, t: i64) -> Value {
     v
 }
 
+/// A guest row with what only the cluster knows: its HA state.
+fn guest_row(c: &Cluster, g: &Guest, t: i64) -> Value {
+    let mut v = guest_resource(g, t);
+    if let Some(state) = super::ha::guest_hastate(c, g.kind, g.vmid) {
+        v["hastate"] = json!(state);
+    }
+    v
+}
+
 pub fn node_resource(c: &Cluster, name: &str, t: i64) -> Value {
     let Some(n) = c.nodes.get(name) else { return Value::Null };
     let running: Vec<&Guest> = c.guests.values().filter(|g| g.node == name && g.running()).collect();
@@ -95,7 +104,7 @@ pub fn node_resource(c: &Cluster, name: &str, t: i64) -> Value {
         "uptime": (t - n.boot_time).max(0),
         "level": "",
         "cgroup-mode": 2,
-        "hastate": "online",
+        "hastate": super::ha::node_hastate(c, name),
     })
 }
 
@@ -150,7 +159,7 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64, viewer: Option<&str>) -> Vec
     }
     if want("vm") {
         rows.extend(
-            c.guests.values().filter(|g| sees(format!("/vms/{}", g.vmid), &["VM.Audit"])).map(|g| guest_resource(g, t)),
+            c.guests.values().filter(|g| sees(format!("/vms/{}", g.vmid), &["VM.Audit"])).map(|g| guest_row(c, g, t)),
         );
     }
     if want("node") {
