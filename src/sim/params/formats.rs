@@ -1028,7 +1028,11 @@ mod tests {
         assert!(check_format(Format::ConfigIdList, "net0,0bad").is_err());
         assert!(check_format(Format::LxcMpString, "/mnt/data").is_ok());
         assert!(check_format(Format::LxcMpString, "/mnt/../etc").is_err());
-        assert!(check_format(Format::StoragePairList, "local-lvm:fast,1").is_ok());
+        // parse_idmap: pairs and one default; `1` (identity) stands alone.
+        assert!(check_format(Format::StoragePairList, "local-lvm:fast,local:fast,slow").is_ok());
+        assert!(check_format(Format::StoragePairList, "1").is_ok());
+        assert!(check_format(Format::StoragePairList, "local-lvm:fast,1").unwrap_err().contains("identity mapping"));
+        assert!(check_format(Format::StoragePairList, "fast,slow").unwrap_err().contains("only be provided once"));
         assert!(check_format(Format::VmCpu, "x86-64-v2-AES,flags=+aes").is_ok());
         assert!(check_format(Format::VmCpu, "custom-mine").unwrap_err().contains("Custom cputype 'mine' not found"));
         assert!(check_format(Format::VmCpu, "host,flags=+avx2").unwrap_err().contains("must be a subset of"));
