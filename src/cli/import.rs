@@ -95,7 +95,12 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
     let runtime = crate::operation::runtime()?;
     let progress = super::refresh::spinner(g, "Reading the cluster");
     let t = std::time::Instant::now();
-    let discovered = runtime.block_on(crate::import::discover::discover(&endpoint.client, 10));
+    let filter = Filter { nodes: args.node, pools: args.pool, vmids: args.vmids, tags: args.tag, name: args.name };
+    // Only the configs of guests this import may adopt are read.
+    let wanted = |r: &crate::proxmox::models::ClusterResource| {
+        filter.matches(r) && r.vmid.is_some_and(|v| !managed.contains(&v))
+    };
+    let discovered = runtime.block_on(crate::import::discover::discover(&endpoint.client, 10, wanted));
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -107,13 +112,12 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
         }
     };
     tracing::info!(requests = view.requests, elapsed_ms = t.elapsed().as_millis() as u64, "import: cluster read");
-    for v in &args.vmids {
+    for v in &filter.vmids {
         if !view.resources.iter().any(|r| r.vmid == Some(*v)) {
             let _ = store.finish_run(run, RunOutcome::Failed, None);
             return Err(miette!("no guest with vmid {v} on {}", endpoint.url));
         }
     }
-    let filter = Filter { nodes: args.node, pools: args.pool, vmids: args.vmids, tags: args.tag, name: args.name };
     let group = match args.group_by {
         Group::None => GroupBy::None,
         Group::Node => GroupBy::Node,

@@ -122,6 +122,7 @@ pub enum StateCommand {
     /// Adopt an existing guest: record it in state as managed under ADDRESS, which the
     /// configuration declares (`pmx state import vm.web pve1/qemu/100`; a pool by its id).
     Import {
+        /// The resource address, e.g. `vm.web` or `vm.web[0]`.
         address: String,
         /// `NODE/qemu/VMID`, `NODE/lxc/VMID`, `qemu/VMID`, `VMID`, or a pool's id.
         id: String,

@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value as Json};
 
 use crate::plan::ClusterView;
-use crate::proxmox::models::{GuestKind, ResourceKind as PveKind};
+use crate::proxmox::models::{ClusterResource, GuestKind, ResourceKind as PveKind};
 use crate::proxmox::{Error as PveError, PveClient};
 
 /// The cluster as import sees it.
@@ -27,13 +27,16 @@ fn node_down(e: &PveError) -> bool {
     matches!(e.status(), Some(595 | 596))
 }
 
-/// Reads the cluster and the config of every guest (templates too: a container's or clone's
-/// template is looked up, not managed, but its name is needed).
-pub async fn discover(client: &PveClient, parallelism: usize) -> Result<Discovered, PveError> {
+/// Reads the cluster, and the configs of the guests (not templates) that `wanted` selects.
+pub async fn discover(
+    client: &PveClient,
+    parallelism: usize,
+    wanted: impl Fn(&ClusterResource) -> bool,
+) -> Result<Discovered, PveError> {
     let (resources, pools) = futures::try_join!(client.cluster_resources(None), client.pools())?;
     let todo: Vec<(String, GuestKind, u32)> = resources
         .iter()
-        .filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc) && r.template != Some(true))
+        .filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc) && r.template != Some(true) && wanted(*r))
         .filter_map(|r| {
             let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
             Some((r.node.clone()?, kind, r.vmid?))

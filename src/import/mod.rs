@@ -35,7 +35,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, r: &ClusterResource) -> bool {
+    pub fn matches(&self, r: &ClusterResource) -> bool {
         let node_ok = self.nodes.is_empty() || r.node.as_ref().is_some_and(|n| self.nodes.contains(n));
         let pool_ok = self.pools.is_empty() || r.pool.as_ref().is_some_and(|p| self.pools.contains(p));
         let vmid_ok = self.vmids.is_empty() || r.vmid.is_some_and(|v| self.vmids.contains(&v));
@@ -241,12 +241,12 @@ pub fn decide(
     guests.sort_by_key(|r| r.vmid);
     for r in guests {
         let (Some(vmid), Some(node)) = (r.vmid, r.node.clone()) else { continue };
+        if !filter.matches(r) {
+            continue;
+        }
         let label = guest_label(r);
         if managed_vmids.contains(&vmid) {
             out.skipped.push((label, "already managed".into()));
-            continue;
-        }
-        if !filter.matches(r) {
             continue;
         }
         let Some(config) = view.configs.get(&vmid) else {

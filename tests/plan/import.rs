@@ -294,7 +294,11 @@ fn state_import_records_one_guest_for_scripts() {
     h.pmx_in(elsewhere.path(), &["import", "340"]);
     let text = std::fs::read_to_string(elsewhere.path().join("imported.pmx")).unwrap();
     assert!(text.contains("resource \"vm\" \"scripted\""), "{text}");
-    h.write("main.pmx", &format!("{text}\nresource \"vm\" \"spare\" {{\n  node = \"pve1\"\n}}\n"));
+    h.runtime.block_on(h.client().create_pool("team", Some("ops"))).unwrap();
+    let text = format!(
+        "{text}\nresource \"vm\" \"spare\" {{\n  node = \"pve1\"\n}}\n\nresource \"pool\" \"team\" {{\n  id = \"team\"\n  comment = \"ops\"\n}}\n"
+    );
+    h.write("main.pmx", &text);
     let out = h.pmx(&["state", "import", "vm.scriptd", "pve1/qemu/340"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(flat(&stderr(&out)).contains("vm.scriptd is not in the configuration"), "{}", stderr(&out));
@@ -313,6 +317,9 @@ fn state_import_records_one_guest_for_scripts() {
     let out = h.pmx(&["state", "import", "vm.spare", "340"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(flat(&stderr(&out)).contains("guest 340 is already managed as vm.scripted"), "{}", stderr(&out));
+    h.expect(&["state", "import", "pool.team", "team"], 0);
+    let out = h.pmx(&["state", "import", "pool.team", "team"]);
+    assert!(flat(&stderr(&out)).contains("pool.team is already managed"), "{}", stderr(&out));
     // One run, its snapshot and event.
     let events = stdout(&h.expect(&["state", "events", "--json"], 0));
     assert!(events.contains("ResourceImported") && events.contains("vm.scripted"), "{events}");
