@@ -36,7 +36,7 @@ pub async fn discover(
     let (resources, pools) = futures::try_join!(client.cluster_resources(None), client.pools())?;
     let todo: Vec<(String, GuestKind, u32)> = resources
         .iter()
-        .filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc) && r.template != Some(true) && wanted(*r))
+        .filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc) && r.template != Some(true) && wanted(r))
         .filter_map(|r| {
             let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
             Some((r.node.clone()?, kind, r.vmid?))
