@@ -141,7 +141,7 @@ fn run(sim: &pmx::sim::RunningSim, dir: &Path, args: &[&str]) -> (i32, Duration,
         .unwrap();
     // The phases the plan logs: state read, cluster read (with its requests/s), plan decided.
     for line in String::from_utf8_lossy(&out.stderr).lines() {
-        if ["state read", "cluster read", "plan decided"].iter().any(|p| line.contains(p)) {
+        if ["state read", "cluster read", "plan decided", "pre-flight checked"].iter().any(|p| line.contains(p)) {
             println!("    {}", line.trim());
         }
     }
@@ -252,6 +252,25 @@ fn main() {
         (guests + 2) as f64 / apart.as_secs_f64().max(1e-9),
     );
 
+    // 1a. Pre-flight's cost: a plan that changes every guest (2 cores → 3), with the checks
+    // and without them.
+    std::fs::write(
+        project.join("main.pmx"),
+        PLAN_CONFIG.replace("COUNT", &guests.to_string()).replace("cores = 2", "cores = 3"),
+    )
+    .unwrap();
+    let (code, with, _, _) = run(&sim, &project, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "every guest changes");
+    let (code, without, _, _) = run(&sim, &project, &["plan", "--detailed-exitcode", "--no-preflight"]);
+    assert_eq!(code, 2);
+    println!(
+        "plan changing all {guests} guests: {:.2} s with the pre-flight checks, {:.2} s without ({:+.0} ms)",
+        with.as_secs_f64(),
+        without.as_secs_f64(),
+        (with.as_secs_f64() - without.as_secs_f64()) * 1000.0
+    );
+    std::fs::write(project.join("main.pmx"), PLAN_CONFIG.replace("COUNT", &guests.to_string())).unwrap();
+
     // 1b. The same plan against the realistic profile (9 ms per request, 3 pveproxy workers per
     // node): what it takes on a real cluster, next to the bound those limits impose.
     let real = runtime
@@ -311,4 +330,36 @@ resource "vm" "c" {{
     let (code, wall, _, _) = run(&sim, &apply_dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0);
     println!("plan after it, no changes: {:.2} s", wall.as_secs_f64());
+
+    // 2b. Cloning with the realistic profile: PVE's task times (a clone 2 s, a start 2 s), 9 ms
+    // per request and 3 workers per node. pmx clones one at a time per template (a clone holds
+    // its source's lock), so 10 templates make 10 chains: the bound is the longest chain of
+    // clones plus the last start.
+    let real_clones = env_usize("PMX_BENCH_REAL_CLONES", 100);
+    let real = runtime
+        .block_on(pmx::sim::start(SimOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            cluster: Some(cluster_file),
+            ..SimOptions::realistic()
+        }))
+        .unwrap();
+    let real_apply = dir.path().join("real-apply");
+    std::fs::create_dir_all(&real_apply).unwrap();
+    std::fs::write(
+        real_apply.join("main.pmx"),
+        std::fs::read_to_string(apply_dir.join("main.pmx"))
+            .unwrap()
+            .replace(&format!("count = {clones}"), &format!("count = {real_clones}")),
+    )
+    .unwrap();
+    let (code, wall, _, out) = run(&real, &real_apply, &["apply", "--auto-approve", "--parallelism", "32"]);
+    assert_eq!(code, 0, "{}", out.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+    let chain = real_clones.div_ceil(10) as f64;
+    let bound = chain * 2.0 + 2.0;
+    println!(
+        "apply, realistic profile, {real_clones} clones of 10 templates (parallelism 32): {:.2} s; bound from task times and source locks {:.1} s ({:.0} clones per template × 2 s + a 2 s start)",
+        wall.as_secs_f64(),
+        bound,
+        chain
+    );
 }

@@ -368,12 +368,12 @@ fn a_linked_clone_that_names_a_storage() {
 }
 
 #[test]
-fn a_node_in_maintenance_and_a_guest_under_ha_are_warnings() {
+fn a_node_in_maintenance_a_guest_under_ha_and_a_shared_name_are_warnings() {
     let (h, _seed) = harness();
     h.write(
         "main.pmx",
         &format!(
-            "{}\nimport {{\n  to = vm.plain\n  id = \"pve1/qemu/100\"\n}}\n\nresource \"vm\" \"plain\" {{\n  node    = \"pve1\"\n  name    = \"plain\"\n  started = false\n  description = \"now managed\"\n}}\n",
+            "{}\nimport {{\n  to = vm.plain\n  id = \"pve1/qemu/100\"\n}}\n\nresource \"vm\" \"plain\" {{\n  node    = \"pve1\"\n  name    = \"plain\"\n  started = false\n  description = \"now managed\"\n}}\n\nresource \"vm\" \"twin\" {{\n  node    = \"pve1\"\n  name    = \"x\"\n  started = false\n}}\n",
             vm("  node = \"pve3\"\n  started = false\n")
         ),
     );
@@ -386,6 +386,8 @@ fn a_node_in_maintenance_and_a_guest_under_ha_are_warnings() {
     };
     assert!(has("node", "vm.x"), "pve3 is in maintenance: {f:#?}");
     assert!(has("ha", "vm.plain"), "vm:100 is HA-managed: {f:#?}");
+    assert!(has("name", "vm.x") && has("name", "vm.twin"), "two guests named x: {f:#?}");
+    assert!(!f.iter().any(|x| x["check"] == "name" && x["address"] == "vm.plain"), "a guest is not its own twin: {f:#?}");
     // ...and they do not stop the apply.
     h.expect(&["apply", "--auto-approve"], 0);
 }
