@@ -709,26 +709,35 @@ fn duplicate_names(
 ) {
     let mut sorted: Vec<(&(String, String), &Vec<String>)> = names.iter().collect();
     sorted.sort();
+    // The guests on each cluster by name, once (not one scan per name).
+    let mut live: HashMap<(&str, &str), Vec<&ClusterResource>> = HashMap::new();
+    for provider in names.keys().map(|(p, _)| p.as_str()).collect::<BTreeSet<_>>() {
+        for r in view_of(provider).resources.iter().filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc)) {
+            if let Some(n) = r.name.as_deref() {
+                live.entry((provider, n)).or_default().push(r);
+            }
+        }
+    }
+    let by_vmid: HashMap<u32, &ResourceChange> =
+        plan.resource_changes.iter().filter_map(|r| Some((r.live.vmid?, r))).collect();
+    let by_address: HashMap<&str, &ResourceChange> =
+        plan.resource_changes.iter().map(|r| (r.address.as_str(), r)).collect();
     for ((provider, name), addresses) in sorted {
-        let own: BTreeSet<u32> = plan
-            .resource_changes
-            .iter()
-            .filter(|r| addresses.contains(&r.address))
-            .filter_map(|r| r.live.vmid)
-            .collect();
-        let others: Vec<String> = view_of(provider)
-            .resources
-            .iter()
-            .filter(|r| matches!(r.kind, PveKind::Qemu | PveKind::Lxc))
-            .filter(|r| r.name.as_deref() == Some(name) && r.vmid.is_some_and(|v| !own.contains(&v)))
-            .filter(|r| !plan.resource_changes.iter().any(|c| c.live.vmid == r.vmid && c.action == Action::Delete))
+        let own: BTreeSet<u32> =
+            addresses.iter().filter_map(|a| by_address.get(a.as_str())).filter_map(|r| r.live.vmid).collect();
+        let others: Vec<String> = live
+            .get(&(provider.as_str(), name.as_str()))
+            .into_iter()
+            .flatten()
+            .filter(|r| r.vmid.is_some_and(|v| !own.contains(&v)))
+            .filter(|r| !r.vmid.and_then(|v| by_vmid.get(&v)).is_some_and(|c| c.action == Action::Delete))
             .map(|r| format!("{} on {}", r.vmid.unwrap_or(0), r.node.as_deref().unwrap_or("?")))
             .collect();
         if addresses.len() < 2 && others.is_empty() {
             continue;
         }
         for address in addresses {
-            let r = plan.resource_changes.iter().find(|r| &r.address == address);
+            let r = by_address.get(address.as_str()).copied();
             if !r.is_some_and(|r| {
                 matches!(r.action, Action::Create | Action::Replace)
                     || r.changes.iter().any(|c| c.path.first().is_some_and(|p| p == "name" || p == "hostname"))

@@ -387,7 +387,10 @@ fn a_node_in_maintenance_a_guest_under_ha_and_a_shared_name_are_warnings() {
     assert!(has("node", "vm.x"), "pve3 is in maintenance: {f:#?}");
     assert!(has("ha", "vm.plain"), "vm:100 is HA-managed: {f:#?}");
     assert!(has("name", "vm.x") && has("name", "vm.twin"), "two guests named x: {f:#?}");
-    assert!(!f.iter().any(|x| x["check"] == "name" && x["address"] == "vm.plain"), "a guest is not its own twin: {f:#?}");
+    assert!(
+        !f.iter().any(|x| x["check"] == "name" && x["address"] == "vm.plain"),
+        "a guest is not its own twin: {f:#?}"
+    );
     // ...and they do not stop the apply.
     h.expect(&["apply", "--auto-approve"], 0);
 }
