@@ -45,6 +45,33 @@ pub(super) fn filesha256(ctx: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(hex::encode(sha2::Sha256::digest(read_bytes(ctx, a)?))))
 }
 
+pub(super) fn filemd5(ctx: &FunctionContext, a: &Args) -> Result {
+    use md5::Digest;
+    Ok(Value::String(hex::encode(md5::Md5::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filesha1(ctx: &FunctionContext, a: &Args) -> Result {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &read_bytes(ctx, a)?);
+    Ok(Value::String(hex::encode(digest.as_ref())))
+}
+
+pub(super) fn filesha512(ctx: &FunctionContext, a: &Args) -> Result {
+    use sha2::Digest;
+    Ok(Value::String(hex::encode(sha2::Sha512::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filebase64sha256(ctx: &FunctionContext, a: &Args) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filebase64sha512(ctx: &FunctionContext, a: &Args) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(read_bytes(ctx, a)?))))
+}
+
 pub(super) fn fileexists(ctx: &FunctionContext, a: &Args) -> Result {
     let path = a.string(0)?;
     let full = resolve(ctx, &path);
