@@ -16,6 +16,7 @@ pub mod import;
 pub mod lsp;
 pub mod operation;
 pub mod plan;
+pub mod preflight;
 pub mod proxmox;
 pub mod refresh;
 pub mod render;

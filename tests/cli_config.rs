@@ -376,3 +376,39 @@ fn for_each_is_limited_like_count() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["nodes"].as_array().unwrap().len(), 20000);
 }
+
+/// `pmx validate` and the client apply one `token_id` rule (PVE's `pve_verify_tokenid`): a
+/// token id that validate lets through, the client accepts, and one it warns about, the client
+/// refuses. They used to disagree on `@pam!x` and `root@!x`.
+#[test]
+fn validate_and_the_client_agree_on_token_ids() {
+    use pmx::proxmox::{ClientConfig, ProviderSettings, Secret};
+    let cases = [
+        ("root@pam!pmx", true),
+        ("ci-bot@ldap.corp!deploy_2", true),
+        ("jane@example.com@pve!t1", true),
+        ("@pam!pmx", false),
+        ("root@!pmx", false),
+        ("root@pam!", false),
+        ("root@pam!x", false),
+        ("root-pmx", false),
+    ];
+    for (token_id, valid) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "provider \"proxmox\" {{\n  endpoint     = \"https://pve1:8006\"\n  token_id     = \"{token_id}\"\n  token_secret = \"s3cret\"\n}}\n"
+        );
+        std::fs::write(dir.path().join("main.pmx"), config).unwrap();
+        let out = pmx().current_dir(dir.path()).args(["--no-color", "validate"]).output().expect("runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let warned = text.contains(&format!("token_id {token_id:?} should read USER@REALM!TOKENID"));
+        assert_eq!(warned, !valid, "validate on {token_id}:\n{text}");
+        let client = ClientConfig::from_settings(ProviderSettings {
+            endpoint: Some("https://pve1:8006".into()),
+            token_id: Some(token_id.into()),
+            token_secret: Some(Secret::new("s3cret".to_string())),
+            ..Default::default()
+        });
+        assert_eq!(client.is_ok(), valid, "the client on {token_id}: {:?}", client.err());
+    }
+}

@@ -28,3 +28,6 @@ mod pg;
 
 #[path = "plan/import.rs"]
 mod import;
+
+#[path = "plan/preflight.rs"]
+mod preflight;

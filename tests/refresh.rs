@@ -151,3 +151,74 @@ fn refresh_uses_the_projects_provider_block_and_refuses_a_broken_config() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("main.pmx:2:3"), "the diagnostic points at the file: {stderr}");
 }
+
+/// The real transport, except that right after the pool listing it deletes `pool` through the
+/// simulator's API: the pool is then gone when refresh reads it, as when someone removes a pool
+/// during a refresh of a live cluster.
+struct DeletePoolAfterListing {
+    inner: pmx::proxmox::http::ReqwestTransport,
+    pool: &'static str,
+}
+
+impl pmx::proxmox::http::HttpTransport for DeletePoolAfterListing {
+    fn send(
+        &self,
+        req: pmx::proxmox::http::HttpRequest,
+    ) -> futures::future::BoxFuture<'_, Result<pmx::proxmox::http::HttpResponse, pmx::proxmox::TransportError>> {
+        Box::pin(async move {
+            let listing = req.method == reqwest::Method::GET && req.path == "/pools" && req.params.is_empty();
+            let headers = req.headers.clone();
+            let response = self.inner.send(req).await?;
+            if listing {
+                let delete = pmx::proxmox::http::HttpRequest {
+                    method: reqwest::Method::DELETE,
+                    path: format!("/pools/{}", self.pool),
+                    params: Vec::new(),
+                    headers,
+                };
+                let deleted = self.inner.send(delete).await?;
+                assert_eq!(deleted.status, 200, "the pool is deleted: {}", String::from_utf8_lossy(&deleted.body));
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A pool whose read fails fails the refresh, with what Proxmox said (it used to be recorded
+/// from the listing, without its members, as if nothing had happened).
+#[test]
+fn a_failed_pool_read_is_an_error_that_says_what_proxmox_said() {
+    let h = Harness::new();
+    let client = h.client();
+    h.runtime.block_on(client.create_pool("doomed", Some("deleted mid-refresh"))).expect("pool created");
+    let settings = ProviderSettings {
+        endpoint: Some(h.sim.base_url.clone()),
+        token_id: Some(h.sim.token_id.clone()),
+        token_secret: Some(Secret::new(h.sim.token_secret.clone())),
+        fingerprint: Some(h.sim.fingerprint.clone()),
+        ..Default::default()
+    };
+    let config = ClientConfig::from_settings(settings).unwrap();
+    let inner = pmx::proxmox::http::ReqwestTransport::new(&config).unwrap();
+    let racing = PveClient::with_transport(config, Box::new(DeletePoolAfterListing { inner, pool: "doomed" }));
+    let err = h.runtime.block_on(pmx::refresh::read_cluster(&racing)).expect_err("the pool read fails");
+    let text = err.to_string();
+    assert!(text.contains("pool 'doomed' does not exist"), "the error says what Proxmox said: {text}");
+}
+
+/// Pools are read through `GET /pools?poolid=`, which (unlike the deprecated `/pools/{poolid}`)
+/// can name a nested pool, so a nested pool does not fail the refresh now that a failed read
+/// is an error.
+#[test]
+fn nested_pools_are_read_with_their_members() {
+    let h = Harness::new();
+    let client = h.client();
+    h.runtime.block_on(client.create_pool("team", None)).expect("parent pool");
+    h.runtime.block_on(client.create_pool("team/web", Some("nested"))).expect("nested pool");
+    h.runtime.block_on(client.update_pool("team/web", None, &[9000], &[], false)).expect("a member");
+    let live = h.runtime.block_on(pmx::refresh::read_cluster(&client)).expect("refresh reads nested pools");
+    let nested = live.iter().find(|r| r.attributes["id"] == "team/web").expect("the nested pool is read");
+    assert_eq!(nested.attributes["comment"], "nested");
+    // Members come only from the pool's own read (the listing has none).
+    assert_eq!(nested.attributes["members"], serde_json::json!(["qemu/9000"]));
+}

@@ -466,10 +466,10 @@ fn pmx_schema_unknown_name_suggests_the_closest() {
     let out = pmx().args(["schema", "contaner"]).assert().failure().get_output().clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no resource type or data source named `contaner`"), "{stderr}");
-    assert!(stderr.contains("did you mean `container`?"), "{stderr}");
+    assert!(stderr.contains("did you mean \"container\"?"), "{stderr}");
 
     let out = pmx().args(["schema", "template"]).assert().failure().get_output().clone();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `data.template`?"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean \"data.template\"?"));
 }
 
 #[test]
@@ -812,5 +812,8 @@ fn pmx_schema_prints_one_block() {
     assert!(String::from_utf8_lossy(&out).starts_with("# Block `rootfs`"), "{}", String::from_utf8_lossy(&out));
     let out = pmx().args(["schema", "vm.dsk"]).assert().failure().get_output().stderr.clone();
     let stderr = String::from_utf8_lossy(&out);
-    assert!(stderr.contains("`vm` has no block named `dsk`") && stderr.contains("did you mean `vm.disk`?"), "{stderr}");
+    assert!(
+        stderr.contains("`vm` has no block named `dsk`") && stderr.contains("did you mean \"vm.disk\"?"),
+        "{stderr}"
+    );
 }

@@ -93,7 +93,13 @@ impl ApplyReport {
         let durations: Vec<u128> = self.results.iter().map(|r| r.elapsed_ms).collect();
         c["api_calls"] = api_calls.into();
         c["api_retries"] = api_retries.into();
-        c["task_lock_retries"] = LOCK_RETRIES.load(std::sync::atomic::Ordering::Relaxed).into();
+        let load = |m: &std::sync::atomic::AtomicU64| m.load(std::sync::atomic::Ordering::Relaxed);
+        c["task_lock_retries"] = load(&LOCK_RETRIES).into();
+        c["task_wait_ms"] = load(&METRICS.task_wait_ms).into();
+        c["lock_wait_ms"] = load(&METRICS.lock_wait_ms).into();
+        c["snapshots"] = load(&METRICS.snapshots).into();
+        c["snapshot_bytes"] = load(&METRICS.snapshot_bytes).into();
+        c["largest_snapshot_bytes"] = load(&METRICS.largest_snapshot).into();
         c["slowest_change_ms"] =
             durations.iter().max().copied().unwrap_or(0).to_string().parse::<u64>().unwrap_or(0).into();
         c
@@ -120,6 +126,40 @@ impl ApplyReport {
 /// metrics).
 pub static LOCK_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Where an apply's time goes and what it writes, summed over its changes (this process runs
+/// one apply): `pmx state runs` shows them.
+pub struct RunMetrics {
+    /// Waiting for Proxmox tasks (UPIDs) to end.
+    pub task_wait_ms: std::sync::atomic::AtomicU64,
+    /// Waiting on locks: a clone source's, the disruption budgets, and backing off after
+    /// Proxmox's "can't lock file" before starting a task again.
+    pub lock_wait_ms: std::sync::atomic::AtomicU64,
+    pub snapshots: std::sync::atomic::AtomicU64,
+    pub snapshot_bytes: std::sync::atomic::AtomicU64,
+    pub largest_snapshot: std::sync::atomic::AtomicU64,
+}
+
+pub static METRICS: RunMetrics = RunMetrics {
+    task_wait_ms: std::sync::atomic::AtomicU64::new(0),
+    lock_wait_ms: std::sync::atomic::AtomicU64::new(0),
+    snapshots: std::sync::atomic::AtomicU64::new(0),
+    snapshot_bytes: std::sync::atomic::AtomicU64::new(0),
+    largest_snapshot: std::sync::atomic::AtomicU64::new(0),
+};
+
+impl RunMetrics {
+    pub fn add(counter: &std::sync::atomic::AtomicU64, since: Instant) {
+        counter.fetch_add(since.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn snapshot(bytes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        METRICS.snapshots.fetch_add(1, Relaxed);
+        METRICS.snapshot_bytes.fetch_add(bytes as u64, Relaxed);
+        METRICS.largest_snapshot.fetch_max(bytes as u64, Relaxed);
+    }
+}
+
 /// Values known for each resource, as the graph takes them.
 type Known = HashMap<ResourceAddress, IndexMap<String, Value>>;
 
@@ -137,6 +177,8 @@ pub struct Ctx {
     graph: Mutex<Option<(u64, Arc<ResourceGraph>)>>,
     clone_locks: Mutex<HashMap<(String, u32), Arc<Semaphore>>>,
     disruptions: Arc<Semaphore>,
+    /// Per resource block with `lifecycle { max_disruptions }`, by its config address.
+    block_disruptions: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// vmids handed out in this run, per cluster (besides what the cluster has).
     handed_out: Mutex<HashMap<String, HashSet<u32>>>,
     pub cancelled: Arc<AtomicBool>,
@@ -167,6 +209,7 @@ impl Ctx {
             graph: Mutex::new(None),
             clone_locks: Mutex::new(HashMap::new()),
             disruptions: Arc::new(Semaphore::new(opts.max_disruptions.min(Semaphore::MAX_PERMITS))),
+            block_disruptions: Mutex::new(HashMap::new()),
             handed_out: Mutex::new(HashMap::new()),
             cancelled: Arc::new(AtomicBool::new(false)),
         }
@@ -277,11 +320,31 @@ impl Ctx {
             let mut locks = self.clone_locks.lock().expect("clone locks");
             locks.entry((provider.to_string(), source)).or_insert_with(|| Arc::new(Semaphore::new(1))).clone()
         };
-        sem.acquire_owned().await.expect("never closed")
+        let waited = Instant::now();
+        let permit = sem.acquire_owned().await.expect("never closed");
+        RunMetrics::add(&METRICS.lock_wait_ms, waited);
+        permit
     }
 
-    pub async fn disruption_permit(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.disruptions.clone().acquire_owned().await.expect("never closed")
+    /// A place among the guests being stopped or rebooted: the resource block's budget
+    /// (`lifecycle { max_disruptions }`) first, then the run's (`--max-disruptions`).
+    pub async fn disruption_permit(&self, rc: &ResourceChange) -> Vec<tokio::sync::OwnedSemaphorePermit> {
+        let waited = Instant::now();
+        let mut held = Vec::new();
+        if let Some(limit) = rc.max_disruptions {
+            let block = rc.address.parse::<ResourceAddress>().map(|a| a.config.to_string()).unwrap_or_default();
+            let sem = {
+                let mut blocks = self.block_disruptions.lock().expect("disruption budgets");
+                blocks
+                    .entry(format!("{}|{block}", rc.provider))
+                    .or_insert_with(|| Arc::new(Semaphore::new((limit as usize).min(Semaphore::MAX_PERMITS))))
+                    .clone()
+            };
+            held.push(sem.acquire_owned().await.expect("never closed"));
+        }
+        held.push(self.disruptions.clone().acquire_owned().await.expect("never closed"));
+        RunMetrics::add(&METRICS.lock_wait_ms, waited);
+        held
     }
 
     /// The diff of a freshly created guest (a clone) against what is desired.

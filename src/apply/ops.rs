@@ -44,7 +44,10 @@ async fn run_task(
     what: &str,
 ) -> OpResult<()> {
     journal.started(intent, &upid.raw)?;
-    client.wait(&upid).await.map(|_| ()).map_err(|e| pve(what, e))
+    let waited = std::time::Instant::now();
+    let done = client.wait(&upid).await.map(|_| ()).map_err(|e| pve(what, e));
+    super::RunMetrics::add(&super::METRICS.task_wait_ms, waited);
+    done
 }
 
 /// Whether a task failed only because it could not take a config lock in time (PVE's
@@ -76,7 +79,10 @@ where
         let outcome = match start().await {
             Ok(upid) => {
                 journal.started(intent, &upid.raw)?;
-                client.wait(&upid).await.map(|_| ())
+                let waited = std::time::Instant::now();
+                let done = client.wait(&upid).await.map(|_| ());
+                super::RunMetrics::add(&super::METRICS.task_wait_ms, waited);
+                done
             }
             Err(e) => Err(e),
         };
@@ -87,7 +93,9 @@ where
                 super::LOCK_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let backoff = std::time::Duration::from_millis(200u64 << attempt.min(5));
                 let jitter = std::time::Duration::from_millis(rand::random::<u64>() % 200);
+                let waited = std::time::Instant::now();
                 tokio::time::sleep(backoff + jitter).await;
+                super::RunMetrics::add(&super::METRICS.lock_wait_ms, waited);
             }
             Err(e) => return Err(pve(what, e)),
         }
@@ -212,6 +220,7 @@ fn commit(ctx: &Ctx, change: Change) -> OpResult<()> {
         .map(|r| r.provider.clone())
         .unwrap_or_else(|| "proxmox".into());
     let change = change.cluster(cluster).origin(crate::state::Origin::Managed);
+    super::RunMetrics::snapshot(serde_json::to_vec(&change.attributes).map_or(0, |v| v.len()));
     let mut s = ctx.store.lock().map_err(|_| "state store lock poisoned".to_string())?;
     s.commit_changes(Some(ctx.run), vec![change])
         .map(|_| ())
@@ -635,7 +644,7 @@ async fn apply_changes(
     let needs_stop = read.running && changes.iter().any(|c| c.impact == plan::Impact::Stop && c.via != Via::Power);
     let needs_reboot = changes.iter().any(|c| c.impact == plan::Impact::Reboot);
     let _disruption =
-        if (needs_stop || needs_reboot) && read.running { Some(ctx.disruption_permit().await) } else { None };
+        if (needs_stop || needs_reboot) && read.running { Some(ctx.disruption_permit(rc).await) } else { None };
     if needs_stop {
         let intent = journal.begin(&addr, &rc.provider, "shutdown", Some(vmid), Some(&node), json!({}))?;
         retrying(client, journal, &intent, &format!("shutting {vmid} down"), || {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use clap::Args;
 use miette::miette;
 
-use super::plan::{build_request, load_project, print_plan, print_problems, report_diagnostics, Format};
+use super::plan::{
+    build_request, load_project, print_plan, print_preflight, print_problems, report_diagnostics, Format,
+};
 use super::state::StateOptions;
 use super::{CmdResult, Global, VarArgs};
 use crate::apply::{ApplyOptions, Reporter};
@@ -154,7 +156,8 @@ fn execute(
                 Err(PlanError::Other(e)) => return Err(e),
             };
             print_plan(&plan, if g.json { Format::Json } else { Format::Human }, g);
-            if !plan.problems.is_empty() {
+            print_preflight(&plan, &project, g);
+            if plan.is_blocked() {
                 print_problems(&plan, g);
                 return Ok(ExitCode::FAILURE);
             }

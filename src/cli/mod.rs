@@ -155,7 +155,6 @@ pub struct Global {
     pub color: bool,
     pub color_stderr: bool,
     pub json: bool,
-    pub verbose: u8,
     pub quiet: bool,
 }
 
@@ -252,14 +251,7 @@ pub fn main() -> ExitCode {
         eprintln!("Error: -C {}: no such folder", dir.display());
         return ExitCode::FAILURE;
     }
-    let g = Global {
-        dir,
-        color,
-        color_stderr,
-        json: cli.global.json,
-        verbose: cli.global.verbose,
-        quiet: cli.global.quiet,
-    };
+    let g = Global { dir, color, color_stderr, json: cli.global.json, quiet: cli.global.quiet };
     let result = match cli.command {
         Command::Init(a) => init::run(a, &g),
         Command::Validate(a) => validate::run(a, &g),

@@ -51,6 +51,9 @@ pub struct PlanArgs {
     /// How many guest configs are read at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Skip the pre-flight checks (what Proxmox would refuse at apply time; docs/preflight.md).
+    #[arg(long)]
+    pub no_preflight: bool,
     /// Output format (`--json` is `--format json`).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -109,6 +112,7 @@ pub fn run(args: PlanArgs, g: &Global) -> CmdResult {
         PlanMode::Normal
     };
     let mut req = build_request(g, &project, mode, &args.target, &args.replace, args.parallelism)?;
+    req.preflight = !args.no_preflight;
     let (location, workspace) = args.state.resolve(g, project.state_settings())?;
     let mut store = crate::operation::open_store(&location, &workspace)?;
     if let Some(serial) = args.rollback_to {
@@ -131,7 +135,8 @@ pub fn run(args: PlanArgs, g: &Global) -> CmdResult {
     };
     let format = if g.json { Format::Json } else { args.format };
     print_plan(&plan, format, g);
-    if !plan.problems.is_empty() {
+    print_preflight(&plan, &project, g);
+    if plan.is_blocked() {
         print_problems(&plan, g);
         return Ok(ExitCode::FAILURE);
     }
@@ -178,7 +183,7 @@ pub fn build_request(
         report_diagnostics(g, &diags);
         return Err(miette!("unknown resource address"));
     }
-    Ok(PlanRequest { mode, targets, replace, parallelism: parallelism.max(1), rollback: None })
+    Ok(PlanRequest { mode, targets, replace, parallelism: parallelism.max(1), rollback: None, preflight: true })
 }
 
 pub fn print_plan(plan: &Plan, format: Format, g: &Global) {
@@ -200,11 +205,22 @@ pub fn print_problems(plan: &Plan, g: &Global) {
             eprintln!("  help: {h}");
         }
     }
-    eprintln!(
-        "\nThis plan cannot be applied: {} problem{}.",
-        plan.problems.len(),
-        if plan.problems.len() == 1 { "" } else { "s" }
-    );
+    let n = plan.problems.len() + plan.preflight.iter().filter(|f| f.blocks()).count();
+    eprintln!("\nThis plan cannot be applied: {n} problem{}.", if n == 1 { "" } else { "s" });
+}
+
+/// Pre-flight findings on stderr, each pointing at its line of configuration, as `validate`
+/// shows problems (the JSON and markdown views carry them in the plan itself).
+pub fn print_preflight(plan: &Plan, project: &Project, g: &Global) {
+    if g.json || plan.preflight.is_empty() {
+        return;
+    }
+    let mut diags = crate::diag::Diagnostics::new();
+    for f in &plan.preflight {
+        diags.push(crate::preflight::spans::diagnostic(f, &project.loaded.module));
+    }
+    eprintln!("\nPre-flight: what Proxmox would refuse or you should know before applying");
+    eprint!("{}", diags.render(g.color_stderr));
 }
 
 fn gate_hit(plan: &Plan, fail_on: &[Impact]) -> Option<Impact> {
@@ -246,5 +262,16 @@ pub fn show(args: ShowArgs, g: &Global) -> CmdResult {
         crate::plan::file::read(&g.dir.join(&args.plan)).and_then(|u| u.unchecked()).map_err(|e| miette!("{e}"))?;
     let format = if g.json { Format::Json } else { args.format };
     print_plan(&plan, format, g);
+    if format == Format::Human && !g.quiet {
+        for f in &plan.preflight {
+            let kind = if f.blocks() { "Error" } else { "Warning" };
+            let at = f.at.as_ref().map(|a| format!(" ({a})")).unwrap_or_default();
+            let ignored = if f.ignored { " [ignored by preflight_ignore]" } else { "" };
+            println!("\n{kind}: {}: {} [{}]{ignored}{at}\n  {}", f.address, f.message, f.check, f.live);
+            if let Some(h) = &f.help {
+                println!("  help: {h}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

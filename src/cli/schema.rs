@@ -57,30 +57,36 @@ fn find<'r>(registry: &'r Registry, name: &str) -> miette::Result<&'r ResourceTy
     if let Some(rt) = registry.lookup(name) {
         return Ok(rt);
     }
-    let mut known = registry.qualified_names();
-    let mut what = format!("no resource type or data source named `{name}`");
+    let known = registry.qualified_names();
     if let Some((type_name, block)) = name.split_once('.') {
         if let Some(rt) = registry.resource(type_name) {
-            known = rt.blocks.iter().map(|b| format!("{type_name}.{}", b.name)).collect();
-            what = format!("`{type_name}` has no block named `{block}`");
+            // Compare the block's name only: every candidate shares the `vm.` prefix.
+            let blocks: Vec<&str> = rt.blocks.iter().map(|b| b.name).collect();
+            let known: Vec<String> = blocks.iter().map(|b| format!("{type_name}.{b}")).collect();
+            let found = crate::config::suggest::closest(block, blocks.iter().copied());
+            let help = help(found.map(|b| format!("{type_name}.{b}")), &known);
+            return Err(miette::miette!(help = help, "`{type_name}` has no block named `{block}`"));
         }
     }
-    let help = match suggestion(name, &known) {
-        Some(s) => format!("did you mean `{s}`? Known: {}", known.join(", ")),
+    let help = help(suggestion(name, &known).map(str::to_string), &known);
+    Err(miette::miette!(help = help, "no resource type or data source named `{name}`"))
+}
+
+/// `did you mean "x"? Known: …`, or the known names alone.
+fn help(found: Option<String>, known: &[String]) -> String {
+    match found {
+        Some(s) => format!("{} Known: {}", crate::config::suggest::hint(s), known.join(", ")),
         None => format!("known: {}", known.join(", ")),
-    };
-    Err(miette::miette!(help = help, "{what}"))
+    }
 }
 
 /// The known name closest to `name`: the same name as a data source (`template` →
-/// `data.template`), or one within a small edit distance.
+/// `data.template`), or a likely typo.
 fn suggestion<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
     if let Some(exact) = known.iter().find(|k| k.strip_prefix("data.") == Some(name)) {
         return Some(exact);
     }
-    let close_enough =
-        |k: &str| strsim::levenshtein(name, k) <= (name.len() / 3).max(1) || strsim::jaro_winkler(name, k) >= 0.85;
-    known.iter().filter(|k| close_enough(k)).min_by_key(|k| strsim::levenshtein(name, k)).map(|k| k.as_str())
+    crate::config::suggest::closest(name, known.iter().map(String::as_str))
 }
 
 #[cfg(test)]
@@ -106,6 +112,6 @@ mod tests {
         let err = find(crate::schema::registry(), "containr").expect_err("unknown");
         let help = err.help().map(|h| h.to_string()).unwrap_or_default();
         assert!(err.to_string().contains("`containr`"), "{err}");
-        assert!(help.contains("did you mean `container`?"), "{help}");
+        assert!(help.contains("did you mean \"container\"?"), "{help}");
     }
 }

@@ -83,13 +83,9 @@ fn check_providers(config: &crate::config::LoadedConfig, graph: &crate::graph::R
             let Value::String(text) = value else { continue };
             let problem = match name.as_str() {
                 "endpoint" => crate::proxmox::config::normalize_endpoint(text).err().map(config_message),
-                "token_id" => {
-                    let ok = text
-                        .split_once('@')
-                        .and_then(|(_, rest)| rest.split_once('!'))
-                        .is_some_and(|(realm, id)| !realm.is_empty() && !id.is_empty() && !text.starts_with('@'));
-                    (!ok).then(|| format!("token_id {text:?} should read USER@REALM!TOKENID, e.g. root@pam!pmx"))
-                }
+                "token_id" => crate::proxmox::token_id::TokenId::parse(text)
+                    .is_err()
+                    .then(|| format!("token_id {text:?} should read USER@REALM!TOKENID, e.g. root@pam!pmx")),
                 "fingerprint" => crate::proxmox::config::Fingerprint::parse(text).err().map(config_message),
                 _ => None,
             };

@@ -10,7 +10,7 @@ const SSH_KEY_ESCAPES: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Bytes of a size; a bare number is GiB, as in the schema's `size`.
-fn size_bytes(s: &str) -> Option<u64> {
+pub fn size_bytes(s: &str) -> Option<u64> {
     if s.trim().ends_with(|c: char| c.is_ascii_digit()) {
         parse_size(&format!("{}G", s.trim()))
     } else {

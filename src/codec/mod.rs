@@ -6,6 +6,7 @@
 //! it; apply sends what [`encode_create`] and [`encode_update`] produce.
 
 mod canon;
+pub use canon::size_bytes;
 mod encode;
 
 pub use canon::{canonical, decode_value, encode_value, same};

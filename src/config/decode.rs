@@ -50,6 +50,52 @@ fn err(file: &Arc<SourceFile>, span: Range<usize>, code: &str, message: String, 
     Diagnostic::error(message).with_code(format!("pmx::config::{code}")).at(file, span, label)
 }
 
+/// What an unknown name in a body was written as.
+#[derive(Clone, Copy, PartialEq)]
+enum Unknown {
+    Attribute,
+    Block,
+}
+
+/// An unknown attribute or block in `kind`: when it is the other one (`cpu = ...` for the
+/// block), the help says how to write it; otherwise "did you mean" among its own sort.
+fn unknown(
+    file: &Arc<SourceFile>,
+    span: Range<usize>,
+    kind: &str,
+    name: &str,
+    written_as: Unknown,
+    attrs: &[&str],
+    blocks: &[&str],
+) -> Diagnostic {
+    let (code, what, label, own, other, help) = match written_as {
+        Unknown::Attribute => (
+            "unknown_attribute",
+            "attribute",
+            format!("not an attribute of {kind}"),
+            attrs,
+            blocks,
+            format!("{name} is a block: write {name} {{ ... }}"),
+        ),
+        Unknown::Block => (
+            "unknown_block",
+            "block",
+            format!("not a block of {kind}"),
+            blocks,
+            attrs,
+            format!("{name} is an attribute: write {name} = ..."),
+        ),
+    };
+    let d = err(file, span, code, format!("unknown {what} \"{name}\" in {kind}"), &label);
+    if other.contains(&name) {
+        return d.with_help(help);
+    }
+    match did_you_mean(name, own.iter().copied()) {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
 impl Decoder<'_> {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
@@ -151,18 +197,7 @@ impl Decoder<'_> {
                 Structure::Attribute(a) => {
                     let name = a.key.as_str();
                     if !attrs.contains(&name) {
-                        let mut d = err(
-                            file,
-                            span_of(&a.key),
-                            "unknown_attribute",
-                            format!("unknown attribute \"{name}\" in {kind}"),
-                            &format!("not an attribute of {kind}"),
-                        );
-                        if blocks.contains(&name) {
-                            d = d.with_help(format!("{name} is a block: write {name} {{ ... }}"));
-                        } else if let Some(h) = did_you_mean(name, attrs.iter().copied()) {
-                            d = d.with_help(h);
-                        }
+                        let d = unknown(file, span_of(&a.key), kind, name, Unknown::Attribute, attrs, blocks);
                         self.push(d);
                     } else if let Some(first) = out_attrs.iter().find(|x| x.key.as_str() == name) {
                         let first_span = span_of(&first.key);
@@ -174,18 +209,7 @@ impl Decoder<'_> {
                 Structure::Block(b) => {
                     let name = b.ident.as_str();
                     if !blocks.contains(&name) {
-                        let mut d = err(
-                            file,
-                            span_of(&b.ident),
-                            "unknown_block",
-                            format!("unknown block \"{name}\" in {kind}"),
-                            &format!("not a block of {kind}"),
-                        );
-                        if attrs.contains(&name) {
-                            d = d.with_help(format!("{name} is an attribute: write {name} = ..."));
-                        } else if let Some(h) = did_you_mean(name, blocks.iter().copied()) {
-                            d = d.with_help(h);
-                        }
+                        let d = unknown(file, span_of(&b.ident), kind, name, Unknown::Block, attrs, blocks);
                         self.push(d);
                     } else {
                         out_blocks.push(b);
@@ -588,13 +612,32 @@ impl Decoder<'_> {
     }
 
     fn lifecycle(&mut self, file: &Arc<SourceFile>, b: Block) -> Lifecycle {
-        let (attrs, _) =
-            self.split(file, "lifecycle", b.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &[]);
+        let (attrs, _) = self.split(
+            file,
+            "lifecycle",
+            b.body,
+            &["prevent_destroy", "create_before_destroy", "ignore_changes", "preflight_ignore", "max_disruptions"],
+            &[],
+        );
         let mut l = Lifecycle::default();
         for a in attrs {
             match a.key.as_str() {
                 "prevent_destroy" => l.prevent_destroy = self.literal_bool(file, &a).unwrap_or(false),
                 "create_before_destroy" => l.create_before_destroy = self.literal_bool(file, &a).unwrap_or(false),
+                "preflight_ignore" => l.preflight_ignore = self.preflight_ignore(file, &a),
+                "max_disruptions" => match self.literal(file, &a).map(|v| v.unmark().0) {
+                    Some(Value::Number(n)) if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) => {
+                        l.max_disruptions = Some(n as u32);
+                    }
+                    Some(_) => self.push(err(
+                        file,
+                        span_of(&a.value),
+                        "max_disruptions",
+                        "max_disruptions must be a whole number of at least 1".into(),
+                        "not a count",
+                    )),
+                    None => {}
+                },
                 _ => match &a.value {
                     Expression::Variable(v) if v.as_str() == "all" => l.ignore_all_changes = true,
                     Expression::Array(items) => {
@@ -626,6 +669,38 @@ impl Decoder<'_> {
             }
         }
         l
+    }
+
+    /// `preflight_ignore = ["capacity", "bridge"]`: names of pre-flight checks, or `"all"`.
+    fn preflight_ignore(&mut self, file: &Arc<SourceFile>, a: &Attribute) -> Vec<String> {
+        let Expression::Array(items) = &a.value else {
+            self.push(err(
+                file,
+                span_of(&a.value),
+                "preflight_ignore",
+                "preflight_ignore must be a list of check names".into(),
+                "not a list",
+            ));
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let span = span_of(item);
+            let name = file.text.get(span.clone()).unwrap_or("").trim().trim_matches('"').to_string();
+            if crate::preflight::is_check(&name) {
+                out.push(name);
+                continue;
+            }
+            let names: Vec<&str> = crate::preflight::CHECKS.iter().map(|(n, _)| *n).collect();
+            let mut d =
+                err(file, span, "preflight_ignore", format!("{name:?} is not a pre-flight check"), "unknown check");
+            d = d.with_help(
+                crate::config::suggest::did_you_mean(&name, names.iter().copied())
+                    .unwrap_or_else(|| format!("the checks: {}, or all", names.join(", "))),
+            );
+            self.push(d);
+        }
+        out
     }
 
     fn import(&mut self, file: &Arc<SourceFile>, b: Block) {

@@ -157,6 +157,10 @@ pub struct Lifecycle {
     #[serde(skip)]
     pub ignore_changes_at: Vec<Location>,
     pub ignore_all_changes: bool,
+    /// Pre-flight checks silenced for this resource (`["capacity"]`, or `["all"]`).
+    pub preflight_ignore: Vec<String>,
+    /// At most this many of the block's instances stopped or rebooted at once during an apply.
+    pub max_disruptions: Option<u32>,
 }
 
 /// A `resource` or `data` block.

@@ -132,13 +132,6 @@ pub struct ResourceGraph {
     pub warnings: Diagnostics,
 }
 
-impl ResourceGraph {
-    /// The node of an instance.
-    pub fn node_of(&self, addr: &ResourceAddress) -> Option<NodeIndex> {
-        self.graph.node_indices().find(|i| matches!(&self.graph[*i], GraphNode::Instance(a) if a == addr))
-    }
-}
-
 /// Values supplied by later stages: attributes already known for an instance (from state or
 /// a refresh of the live cluster). They fill in what the configuration leaves unknown.
 #[derive(Debug, Clone, Default)]

@@ -63,6 +63,16 @@ pub static LIFECYCLE: LangBlock = LangBlock {
             "list of attribute paths, or all",
             "Leave drift in these attributes alone: `[tags, memory.size, disk[\"scsi0\"].size]`, or `all`.",
         ),
+        attr(
+            "preflight_ignore",
+            "list of pre-flight check names, or [\"all\"]",
+            "Silence these pre-flight checks for this resource (`[\"capacity\"]`); findings are still shown, marked ignored. See docs/preflight.md.",
+        ),
+        attr(
+            "max_disruptions",
+            "number",
+            "At most this many instances of this block stopped or rebooted at once during an apply (a rolling change).",
+        ),
     ],
     blocks: &[],
 };

@@ -35,7 +35,7 @@ pub fn check_fresh(plan: &Plan, project: &Project, store: &mut Store) -> miette:
             "the configuration or its variable values changed since the plan was made"
         ));
     }
-    if !plan.problems.is_empty() {
+    if plan.is_blocked() {
         return Err(miette!("the plan has problems and cannot be applied"));
     }
     Ok(())
@@ -66,6 +66,7 @@ pub fn run(
         let first = d.errors().next().map(|e| e.message.clone()).unwrap_or_default();
         miette!("the configuration no longer evaluates against the cluster: {first}")
     })?;
+    recheck(&plan, &endpoints, &views, runtime)?;
     // The run's start and end are the trail's ReconciliationStarted / ReconciliationCompleted.
     let run = store.begin_run(RunKind::Apply, command)?;
     let store = Arc::new(Mutex::new(store));
@@ -93,6 +94,33 @@ pub fn run(
     store.finish_run(run, outcome, Some(json!({"counts": counts, "changes": report.results})))?;
     let _ = store.unlock();
     Ok(report)
+}
+
+/// Pre-flight again, against the clusters as they are now: a saved plan whose facts no longer
+/// hold (the space was taken, a privilege revoked) is refused whole, before any change.
+fn recheck(
+    plan: &Plan,
+    endpoints: &IndexMap<String, Endpoint>,
+    views: &std::collections::HashMap<String, plan::ClusterView>,
+    runtime: &tokio::runtime::Runtime,
+) -> miette::Result<()> {
+    if plan.preflight_skipped || !plan.has_changes() {
+        return Ok(());
+    }
+    let facts = runtime.block_on(crate::preflight::read_facts(endpoints, views, plan));
+    let now: Vec<String> = crate::preflight::check(plan, views, &facts)
+        .into_iter()
+        .filter(|f| f.blocks())
+        .map(|f| format!("  {} [{}]: {} ({})", f.address, f.check, f.message, f.live))
+        .collect();
+    if now.is_empty() {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "plan again: the cluster changed since the plan was made",
+        "pre-flight: the plan can no longer be applied, nothing was changed:\n{}",
+        now.join("\n")
+    ))
 }
 
 /// Applying a `--refresh-only` plan: record what the clusters hold now, as `pmx refresh` does

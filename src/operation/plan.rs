@@ -47,13 +47,7 @@ pub fn resolve_addresses(project: &Project, flag: &str, raw: &[String]) -> Resul
                 } else {
                     let mut d = Diagnostic::error(format!("--{flag} {r}: no such resource in the configuration"))
                         .with_code("pmx::plan::unknown_address");
-                    let configs: Vec<&crate::addr::ConfigAddress> = known.iter().map(|k| &k.config).collect();
-                    if let Some(help) = crate::config::suggest::did_you_mean_address(&a.config, configs) {
-                        d = d.with_help(help);
-                    } else if let Some(help) = crate::config::suggest::did_you_mean(
-                        r,
-                        known.iter().map(|k| k.to_string()).collect::<Vec<_>>().iter().map(String::as_str),
-                    ) {
+                    if let Some(help) = crate::config::suggest::did_you_mean_instance(&a, known.iter().copied()) {
                         d = d.with_help(help);
                     }
                     diags.push(d);
@@ -99,6 +93,25 @@ pub fn make(
     let mut plan = plan::decide(project, &stored, &views, &meta, &key, req).map_err(PlanError::Diagnostics)?;
     tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "plan decided");
     plan.endpoints = endpoints.iter().map(|(k, e)| (k.clone(), e.url.clone())).collect();
+    for r in &mut plan.resource_changes {
+        if let Some(i) = r.address.parse().ok().and_then(|a: ResourceAddress| project.graph.instances.get(&a)) {
+            r.preflight_ignore = i.lifecycle.preflight_ignore.clone();
+            r.max_disruptions = i.lifecycle.max_disruptions;
+        }
+    }
+    plan.preflight_skipped = !req.preflight;
+    if req.preflight {
+        let t = std::time::Instant::now();
+        let facts = runtime.block_on(crate::preflight::read_facts(endpoints, &views, &plan));
+        plan.preflight = crate::preflight::check(&plan, &views, &facts);
+        crate::preflight::spans::place(&mut plan.preflight, &project.loaded.module);
+        tracing::info!(
+            findings = plan.preflight.len(),
+            requests = facts.values().map(|f| f.requests).sum::<usize>(),
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "pre-flight checked"
+        );
+    }
     Ok((plan, views))
 }
 

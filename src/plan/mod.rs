@@ -39,11 +39,20 @@ pub struct PlanRequest {
     pub parallelism: usize,
     /// For `--rollback-to`: the attributes state recorded then, by address.
     pub rollback: Option<BTreeMap<String, Json>>,
+    /// Run the pre-flight checks (`--no-preflight` turns them off).
+    pub preflight: bool,
 }
 
 impl Default for PlanRequest {
     fn default() -> Self {
-        PlanRequest { mode: PlanMode::Normal, targets: vec![], replace: vec![], parallelism: 10, rollback: None }
+        PlanRequest {
+            mode: PlanMode::Normal,
+            targets: vec![],
+            replace: vec![],
+            parallelism: 10,
+            rollback: None,
+            preflight: true,
+        }
     }
 }
 
@@ -265,6 +274,8 @@ pub fn decide(
         resource_drift: vec![],
         output_changes: vec![],
         problems: vec![],
+        preflight: vec![],
+        preflight_skipped: false,
         targets: req.targets.iter().map(ToString::to_string).collect(),
         endpoints: BTreeMap::new(),
     };
@@ -393,6 +404,8 @@ pub fn decide(
             depends_on: vec![],
             notes: vec![],
             managed_paths: vec![],
+            preflight_ignore: vec![],
+            max_disruptions: None,
         });
     }
 
@@ -551,6 +564,8 @@ fn rollback<'v>(
                     depends_on: vec![],
                     notes: vec!["created after the serial rolled back to".into()],
                     managed_paths: vec![],
+                    preflight_ignore: vec![],
+                    max_disruptions: None,
                 });
             }
         }
@@ -703,6 +718,8 @@ fn read_change(inst: &Instance, key: &[u8]) -> ResourceChange {
         depends_on: inst.depends_on.iter().map(ToString::to_string).collect(),
         notes: vec![],
         managed_paths: vec![],
+        preflight_ignore: vec![],
+        max_disruptions: None,
     }
 }
 
@@ -730,6 +747,8 @@ fn forget_change(s: &StoredResource, provider: &str) -> ResourceChange {
         depends_on: vec![],
         notes: vec![],
         managed_paths: vec![],
+        preflight_ignore: vec![],
+        max_disruptions: None,
     }
 }
 
@@ -896,6 +915,8 @@ fn plan_instance(p: &PlanInstance<'_>) -> Result<ResourceChange, PlanProblem> {
         depends_on: p.depends_on.iter().map(ToString::to_string).collect(),
         notes,
         managed_paths: managed_paths(&desired),
+        preflight_ignore: vec![],
+        max_disruptions: None,
     })
 }
 

@@ -222,6 +222,13 @@ pub struct ResourceChange {
     /// configuration later resets it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_paths: Vec<String>,
+    /// Pre-flight checks the resource's `lifecycle { preflight_ignore }` silences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preflight_ignore: Vec<String>,
+    /// `lifecycle { max_disruptions }`: at most this many instances of the resource block
+    /// (`vm.web[*]`) stopped or rebooted at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disruptions: Option<u32>,
 }
 
 impl ResourceChange {
@@ -264,6 +271,47 @@ pub struct PlanProblem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+}
+
+/// How serious a pre-flight finding is: an error makes the plan impossible to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// What pre-flight found: a change Proxmox would refuse at apply time (an error), or accept
+/// but a person would want to know about (a warning). See `docs/preflight.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The check's name (`capacity`, `bridge`, ...), as `lifecycle { preflight_ignore }` names it.
+    pub check: String,
+    pub severity: Severity,
+    pub address: String,
+    /// The attribute the finding is about (`["disk","scsi0","storage"]`), for its place in the
+    /// configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
+    pub message: String,
+    /// The live fact it rests on: "local-lvm on pve2 has 3.2 GiB free".
+    pub live: String,
+    /// How to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Silenced by the resource's `lifecycle { preflight_ignore }`: shown, not enforced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    /// `file:line:column` of `path` in the configuration, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+impl Finding {
+    /// An error that is not silenced: the plan cannot be applied.
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Error && !self.ignored
+    }
 }
 
 /// What kind of plan.
@@ -311,6 +359,12 @@ pub struct Plan {
     pub output_changes: Vec<OutputChange>,
     #[serde(default)]
     pub problems: Vec<PlanProblem>,
+    /// What pre-flight found (errors and warnings), in the order of the changes.
+    #[serde(default)]
+    pub preflight: Vec<Finding>,
+    /// Made with `--no-preflight`: apply does not check again either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preflight_skipped: bool,
     /// `--target` addresses the plan was limited to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
@@ -365,6 +419,11 @@ impl Plan {
         self.resource_changes.iter().any(ResourceChange::is_change)
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.resource_drift.is_empty())
+    }
+
+    /// Whether something makes the plan impossible to apply (a problem, a pre-flight error).
+    pub fn is_blocked(&self) -> bool {
+        !self.problems.is_empty() || self.preflight.iter().any(Finding::blocks)
     }
 
     pub fn worst_impact(&self) -> Impact {

@@ -561,16 +561,18 @@ impl PveClient {
         self.get("/pools", &Params::new()).await
     }
 
-    /// One pool with its members.
+    /// One pool with its members. Through `GET /pools?poolid=`: `GET /pools/{poolid}` is
+    /// deprecated and cannot name a nested pool (`parent/child`).
     pub async fn pool(&self, poolid: &str) -> Result<Pool> {
-        let path = format!("/pools/{}", seg(poolid));
-        let call = Call { method: Method::GET, path: &path, params: &Params::new(), idempotent: true };
-        let mut v = self.request(&call).await?;
-        // `GET /pools/{id}` omits `poolid`; put it back so the shape matches the list's.
-        if let Some(obj) = v.as_object_mut() {
-            obj.entry("poolid").or_insert_with(|| Json::String(poolid.to_string()));
+        let params = Params::new().set("poolid", poolid);
+        let call = Call { method: Method::GET, path: "/pools", params: &params, idempotent: true };
+        let v = self.request(&call).await?;
+        let mut pools: Vec<Pool> = serde_json::from_value(v)
+            .map_err(|e| self.decode_error(&call, 200, format!("unexpected shape of data: {e}")))?;
+        match pools.iter().position(|p| p.poolid == poolid) {
+            Some(i) => Ok(pools.swap_remove(i)),
+            None => Err(self.decode_error(&call, 200, format!("the answer does not hold pool {poolid:?}"))),
         }
-        serde_json::from_value(v).map_err(|e| self.decode_error(&call, 200, format!("unexpected shape of data: {e}")))
     }
 
     pub async fn create_pool(&self, poolid: &str, comment: Option<&str>) -> Result<()> {

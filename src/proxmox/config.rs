@@ -222,10 +222,9 @@ impl ClientConfig {
         })?)?;
         let credentials = match (s.token_id, s.token_secret, s.username, s.password) {
             (Some(token_id), Some(secret), _, _) => {
-                let valid = token_id.split_once('!').is_some_and(|(user, name)| user.contains('@') && !name.is_empty());
-                if !valid {
+                if let Err(why) = super::token_id::TokenId::parse(&token_id) {
                     return Err(Error::Config(format!(
-                        "token_id {token_id:?} must look like USER@REALM!TOKENID (e.g. root@pam!pmx)"
+                        "token_id {token_id:?} must look like USER@REALM!TOKENID (e.g. root@pam!pmx): {why}"
                     )));
                 }
                 Credentials::Token { token_id, secret }
@@ -352,6 +351,23 @@ mod tests {
         let e = normalize_endpoint("https://root:hunter22@pve1:8006").unwrap_err().to_string();
         assert!(!e.contains("hunter22"), "{e}");
         assert!(normalize_endpoint("ftp://pve1").is_err());
+    }
+
+    #[test]
+    fn token_ids_are_checked_by_pve_rule_and_the_reason_is_given() {
+        let with = |id: &str| {
+            ClientConfig::from_settings(ProviderSettings {
+                endpoint: Some("pve1".into()),
+                token_id: Some(id.into()),
+                token_secret: Some("s3cret-value".into()),
+                ..Default::default()
+            })
+        };
+        for (id, why) in [("@pam!pmx", "user name before `@` is empty"), ("root@!pmx", "the realm \"\"")] {
+            let e = with(id).unwrap_err().to_string();
+            assert!(e.contains("USER@REALM!TOKENID") && e.contains(why) && !e.contains("s3cret-value"), "{e}");
+        }
+        assert!(with("ci@pve!deploy").is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod propstring;
 pub mod retry;
 pub mod tasks;
 pub mod tls;
+pub mod token_id;
 
 pub use client::PveClient;
 pub use config::{ClientConfig, Credentials, Fingerprint, ProviderSettings, Secret, TlsMode};

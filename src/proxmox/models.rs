@@ -186,7 +186,7 @@ pub struct StorageContent {
     pub extra: Extra,
 }
 
-/// `GET /pools` entry (members only in `GET /pools/{id}` on newer PVE, or inline on older).
+/// `GET /pools` entry (members only with `?poolid=` on newer PVE, or inline on older).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Pool {
     pub poolid: String,

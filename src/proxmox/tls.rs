@@ -24,10 +24,12 @@ pub fn configure(builder: reqwest::ClientBuilder, mode: &TlsMode) -> Result<reqw
             }
             Ok(certs.into_iter().fold(builder, |b, c| b.add_root_certificate(c)))
         }
-        TlsMode::Pinned(fp) => Ok(builder.use_preconfigured_tls(rustls_config(Arc::new(PinnedVerifier::new(*fp))))),
+        TlsMode::Pinned(fp) => {
+            Ok(builder.use_preconfigured_tls(rustls_config(Arc::new(PinnedVerifier::new(Some(*fp))))))
+        }
         TlsMode::Insecure => {
             tracing::warn!("TLS certificate verification is disabled (insecure = true): anyone on the path can read and change the traffic");
-            Ok(builder.use_preconfigured_tls(rustls_config(Arc::new(NoVerifier(provider())))))
+            Ok(builder.use_preconfigured_tls(rustls_config(Arc::new(PinnedVerifier::new(None)))))
         }
     }
 }
@@ -47,23 +49,24 @@ fn rustls_config(verifier: Arc<dyn ServerCertVerifier>) -> rustls::ClientConfig 
     cfg
 }
 
-/// Accepts exactly the leaf certificate whose SHA-256 is pinned; the handshake signatures are
-/// still checked, so the server must hold that certificate's key.
+/// The SHA-256 fingerprint of a DER certificate, as PVE shows it.
+pub fn cert_fingerprint(der: &[u8]) -> Fingerprint {
+    Fingerprint(Sha256::digest(der).into())
+}
+
+/// Accepts exactly the leaf certificate whose SHA-256 is pinned, or any certificate when there is
+/// no pin (`insecure = true`); the handshake signatures are checked either way, so the server
+/// must hold the key of the certificate it shows.
 #[derive(Debug)]
-pub struct PinnedVerifier {
-    pin: Fingerprint,
+struct PinnedVerifier {
+    pin: Option<Fingerprint>,
     provider: Arc<CryptoProvider>,
 }
 
 impl PinnedVerifier {
-    pub fn new(pin: Fingerprint) -> Self {
+    fn new(pin: Option<Fingerprint>) -> Self {
         PinnedVerifier { pin, provider: provider() }
     }
-}
-
-/// The SHA-256 fingerprint of a DER certificate, as PVE shows it.
-pub fn cert_fingerprint(der: &[u8]) -> Fingerprint {
-    Fingerprint(Sha256::digest(der).into())
 }
 
 impl ServerCertVerifier for PinnedVerifier {
@@ -75,13 +78,13 @@ impl ServerCertVerifier for PinnedVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(pin) = self.pin else { return Ok(ServerCertVerified::assertion()) };
         let got = cert_fingerprint(end_entity.as_ref());
-        if got == self.pin {
+        if got == pin {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(format!(
-                "the server's certificate fingerprint {got} does not match the pinned fingerprint {}",
-                self.pin
+                "the server's certificate fingerprint {got} does not match the pinned fingerprint {pin}"
             )))
         }
     }
@@ -106,44 +109,5 @@ impl ServerCertVerifier for PinnedVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `insecure = true`: any certificate.
-#[derive(Debug)]
-struct NoVerifier(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerifier {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -105,10 +105,8 @@ pub async fn read_cluster_of(cluster: &str, client: &PveClient) -> Result<Vec<Li
         live.push(c?);
     }
     for pool in client.pools().await? {
-        let members = match client.pool(&pool.poolid).await {
-            Ok(p) => p.members,
-            Err(_) => pool.members.clone(),
-        };
+        // A failed read is an error: recording the pool without its members would drop them.
+        let members = client.pool(&pool.poolid).await?.members;
         let mut member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
         member_ids.sort();
         live.push(LiveResource {
@@ -287,16 +285,9 @@ pub fn reconcile_in(
             );
         }
     }
+    // Refresh reads every kind the store keeps, so whatever it did not see is gone.
     for s in stored {
-        let refreshed_kind = matches!(
-            s.kind,
-            ResourceKind::Vm
-                | ResourceKind::Container
-                | ResourceKind::Pool
-                | ResourceKind::Node
-                | ResourceKind::Storage
-        );
-        if refreshed_kind && !seen.contains(&s.address) {
+        if !seen.contains(&s.address) {
             summary.gone.push(s.address.clone());
             changes.push(
                 Change::deleted(s.kind, s.address.clone())

@@ -491,9 +491,9 @@ pub fn json(plan: &Plan) -> Json {
         "lineage": plan.lineage,
         "serial": plan.serial,
         "created_at": plan.created_at,
-        "applyable": plan.has_changes() && plan.problems.is_empty(),
+        "applyable": plan.has_changes() && !plan.is_blocked(),
         "complete": plan.targets.is_empty(),
-        "errored": !plan.problems.is_empty(),
+        "errored": plan.is_blocked(),
         "resource_changes": resource_changes,
         "resource_drift": plan.resource_drift.iter().map(|d| json!({
             "address": d.address,
@@ -505,9 +505,14 @@ pub fn json(plan: &Plan) -> Json {
             "counts": c,
             "worst_impact": plan.worst_impact(),
             "problems": plan.problems,
+            "preflight": plan.preflight,
             "targets": plan.targets,
         },
     })
+}
+
+fn at_suffix(f: &crate::plan::Finding) -> String {
+    f.at.as_ref().map(|a| format!(" (`{a}`)")).unwrap_or_default()
 }
 
 /// Sensitive values are shown as `null` with their mark set, as Terraform does.
@@ -590,10 +595,30 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         c.add, c.change, c.destroy, c.replace, c.reboot, c.stop, c.import
     );
     let _ = writeln!(head, "Workspace `{}`, state serial {}.\n", plan.workspace, plan.serial);
-    if !plan.problems.is_empty() {
+    if plan.is_blocked() {
         let _ = writeln!(head, "**This plan cannot be applied:**\n");
         for p in &plan.problems {
             let _ = writeln!(head, "- `{}`: {}", p.address, p.message);
+        }
+        for f in plan.preflight.iter().filter(|f| f.blocks()) {
+            let _ = writeln!(head, "- :x: `{}` ({}): {}. {}{}", f.address, f.check, f.message, f.live, at_suffix(f));
+        }
+        head.push('\n');
+    }
+    let notes: Vec<&crate::plan::Finding> = plan.preflight.iter().filter(|f| !f.blocks()).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(head, "**Pre-flight warnings:**\n");
+        for f in notes {
+            let ignored = if f.ignored { " (ignored by `preflight_ignore`)" } else { "" };
+            let _ = writeln!(
+                head,
+                "- :warning: `{}` ({}){ignored}: {}. {}{}",
+                f.address,
+                f.check,
+                f.message,
+                f.live,
+                at_suffix(f)
+            );
         }
         head.push('\n');
     }
@@ -685,6 +710,8 @@ mod tests {
             depends_on: vec![],
             notes: vec![],
             managed_paths: vec![],
+            preflight_ignore: vec![],
+            max_disruptions: None,
         }
     }
 
@@ -701,6 +728,8 @@ mod tests {
             resource_drift: vec![],
             output_changes: vec![],
             problems: vec![],
+            preflight: vec![],
+            preflight_skipped: false,
             targets: vec![],
             endpoints: Default::default(),
         }

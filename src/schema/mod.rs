@@ -13,6 +13,7 @@ mod container;
 mod data;
 pub mod docs;
 mod pool;
+pub mod privileges;
 pub mod pve;
 mod registry;
 mod vm;

@@ -61,3 +61,20 @@ pub fn create_defaults(resource_type: &str) -> &'static [(&'static str, &'static
         _ => &[],
     }
 }
+
+/// Whether a storage plugin allocates space as it is written (LVM-thin, ZFS, Ceph, files that
+/// start sparse) rather than all at once (thick LVM, iSCSI LUNs): over-commit is normal on the
+/// first, and refused by the second when the space is not there.
+pub fn thin_provisioned(plugin: &str) -> bool {
+    !matches!(plugin, "lvm" | "iscsi" | "iscsidirect")
+}
+
+/// The storage content a volume of this block needs (`images` for VM disks, `rootdir` for
+/// container volumes).
+pub fn content_for(resource_type: &str) -> &'static str {
+    if resource_type == "container" {
+        "rootdir"
+    } else {
+        "images"
+    }
+}

@@ -10,7 +10,7 @@ use super::error::{Result, StateError};
 use super::model::*;
 use super::rows::*;
 use super::schema::*;
-use super::store::{Scope, Store, TxError};
+use super::store::{Store, TxError};
 use crate::addr::ResourceAddress;
 
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
@@ -148,60 +148,6 @@ fn delete_addresses(c: &mut AnyConnection, workspace_id: i64, addresses: &[Strin
         })?;
     }
     Ok(())
-}
-
-pub(crate) fn snapshot_row(
-    scope: &Scope,
-    row: &ResourceRow,
-    run: Option<i64>,
-    change: ChangeType,
-    attributes: Option<String>,
-    now: Millis,
-) -> SnapshotRow {
-    SnapshotRow {
-        workspace_id: scope.workspace_id,
-        address: row.address.clone(),
-        serial: row.serial,
-        change: change.as_str().to_string(),
-        kind: row.kind.clone(),
-        run_id: run,
-        created_at: now,
-        node: row.node.clone(),
-        vmid: row.vmid,
-        fingerprint: row.fingerprint.clone(),
-        digest: row.digest.clone(),
-        status: row.status.clone(),
-        attributes,
-        cluster: row.cluster.clone(),
-        origin: row.origin.clone(),
-    }
-}
-
-/// An event row; user and host are left to the run when there is one (no copy per event).
-pub(crate) fn event_row(
-    scope: &Scope,
-    run: Option<i64>,
-    kind: EventKind,
-    address: Option<String>,
-    serial: Option<i64>,
-    payload: Option<serde_json::Value>,
-    now: Millis,
-) -> NewEvent {
-    let (user_name, host) = match run {
-        Some(_) => (None, None),
-        None => (Some(scope.actor.user.clone()), Some(scope.actor.host.clone())),
-    };
-    NewEvent {
-        workspace_id: scope.workspace_id,
-        run_id: run,
-        kind: kind.as_str().to_string(),
-        address,
-        serial,
-        user_name,
-        host,
-        payload: payload.map(|p| p.to_string()),
-        created_at: now,
-    }
 }
 
 /// A vmid names one guest per cluster: refuses a batch in which two addresses, or an address

@@ -1,9 +1,8 @@
 //! What can go wrong in the state store, phrased for the person at the terminal.
 
-use super::location::StateLocation;
-
 /// Errors of the state store. Every message names the database by its redacted location, so a
-/// password in a PostgreSQL URL never reaches output or logs.
+/// password in a PostgreSQL URL never reaches output or logs (`StateError::db`, beside the
+/// redaction in `location.rs`, wraps a database error so).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
     #[error("cannot open the state database {location}: {reason}")]
@@ -86,20 +85,3 @@ pub enum StateError {
 }
 
 pub type Result<T, E = StateError> = std::result::Result<T, E>;
-
-impl StateError {
-    /// Wraps a database error, keeping any password out of the message.
-    pub(crate) fn db(location: &StateLocation, err: impl std::fmt::Display) -> Self {
-        StateError::Database { location: location.to_string(), reason: location.redact(&err.to_string()) }
-    }
-}
-
-/// Suggests the closest known address, for "did you mean".
-pub(crate) fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    known
-        .into_iter()
-        .map(|k| (strsim::jaro_winkler(wanted, k), k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| format!("did you mean {k}?"))
-}

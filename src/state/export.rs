@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::commit::{bump_serial, event_row};
+use super::commit::bump_serial;
 use super::conn::on_backend;
 use super::error::{Result, StateError};
 use super::model::*;
@@ -233,7 +233,7 @@ impl Store {
                 // still carries them on the resource.
                 if !have.contains(&(row.address.clone(), row.serial)) {
                     let attrs = Some(r.attributes.to_string());
-                    snap_rows.push(super::commit::snapshot_row(scope, &row, None, ChangeType::Imported, attrs, now));
+                    snap_rows.push(snapshot_row(scope, &row, None, ChangeType::Imported, attrs, now));
                 }
                 res_rows.push(row);
             }

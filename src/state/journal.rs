@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::commit::event_row;
 use super::error::Result;
 use super::model::*;
 use super::rows::*;

@@ -90,6 +90,13 @@ fn url_password(url: &str) -> Option<&str> {
     Some(password)
 }
 
+impl StateError {
+    /// Wraps a database error, keeping any password out of the message.
+    pub(crate) fn db(location: &StateLocation, err: impl std::fmt::Display) -> Self {
+        StateError::Database { location: location.to_string(), reason: location.redact(&err.to_string()) }
+    }
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; also hides `password=`
 /// query parameters. Anything that is not a URL comes back unchanged.
 pub fn redact_url(url: &str) -> String {

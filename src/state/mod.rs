@@ -11,7 +11,7 @@
 //! use pmx::state::*;
 //! # fn main() -> pmx::state::Result<()> {
 //! let location = StateLocation::parse("postgres://pmx@db/state", std::path::Path::new("."))?;
-//! let mut store = Store::open(&location, "prod")?;           // or Store::open_url(url, dir, ws)
+//! let mut store = Store::open(&location, "prod")?;
 //! store.lock("pmx apply plan.out", std::time::Duration::from_secs(30))?; // held until drop/unlock
 //! let meta = store.meta()?;                                   // lineage + serial: plan staleness
 //! let run = store.begin_run(RunKind::Apply, "pmx apply plan.out")?;
@@ -65,6 +65,7 @@ mod intents;
 mod journal;
 pub mod location;
 pub mod lock;
+mod locking;
 pub mod model;
 mod prune;
 pub mod repo;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::commit::event_row;
 use super::error::{Result, StateError};
 use super::model::*;
+use super::rows::event_row;
 use super::schema::*;
 use super::store::Store;
 

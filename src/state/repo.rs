@@ -149,7 +149,7 @@ impl<'s, K: Kind> Repository<'s, K> {
         match self.store.get(address)? {
             Some(r) if r.kind == K::KIND => Ok(()),
             Some(r) => Err(StateError::InvalidChange(format!("{address} is a {}, not a {}", r.kind, K::KIND))),
-            None => Err(self.store.not_found(&address.to_string())?),
+            None => Err(self.store.not_found(address)?),
         }
     }
 

@@ -1,4 +1,6 @@
-//! Row types: how the model is laid out in the tables, and the conversions between the two.
+//! Row types: how the model is laid out in the tables, the conversions between the two, and the
+//! builders of the rows every writer adds (snapshots, events). It uses only the model and the
+//! table schema, so any file of the store can use it.
 
 use diesel::prelude::*;
 
@@ -358,5 +360,67 @@ impl IntentRow {
             created_at: i.created_at,
             updated_at: i.updated_at,
         }
+    }
+}
+
+/// What every query needs besides the connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub workspace_id: i64,
+    pub workspace: String,
+    pub actor: Actor,
+}
+
+pub(crate) fn snapshot_row(
+    scope: &Scope,
+    row: &ResourceRow,
+    run: Option<i64>,
+    change: ChangeType,
+    attributes: Option<String>,
+    now: Millis,
+) -> SnapshotRow {
+    SnapshotRow {
+        workspace_id: scope.workspace_id,
+        address: row.address.clone(),
+        serial: row.serial,
+        change: change.as_str().to_string(),
+        kind: row.kind.clone(),
+        run_id: run,
+        created_at: now,
+        node: row.node.clone(),
+        vmid: row.vmid,
+        fingerprint: row.fingerprint.clone(),
+        digest: row.digest.clone(),
+        status: row.status.clone(),
+        attributes,
+        cluster: row.cluster.clone(),
+        origin: row.origin.clone(),
+    }
+}
+
+/// An event row; user and host are left to the run when there is one (no copy per event).
+pub(crate) fn event_row(
+    scope: &Scope,
+    run: Option<i64>,
+    kind: EventKind,
+    address: Option<String>,
+    serial: Option<i64>,
+    payload: Option<serde_json::Value>,
+    now: Millis,
+) -> NewEvent {
+    let (user_name, host) = match run {
+        Some(_) => (None, None),
+        None => (Some(scope.actor.user.clone()), Some(scope.actor.host.clone())),
+    };
+    NewEvent {
+        workspace_id: scope.workspace_id,
+        run_id: run,
+        kind: kind.as_str().to_string(),
+        address,
+        serial,
+        user_name,
+        host,
+        payload: payload.map(|p| p.to_string()),
+        created_at: now,
     }
 }

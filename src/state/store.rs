@@ -13,14 +13,6 @@ use super::schema::*;
 /// The default workspace name.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
-/// What every query needs besides the connection.
-#[derive(Debug, Clone)]
-pub(crate) struct Scope {
-    pub workspace_id: i64,
-    pub workspace: String,
-    pub actor: Actor,
-}
-
 /// An error inside a transaction: either the database's, or a refusal of ours. Either rolls
 /// the whole transaction back.
 #[derive(Debug)]
@@ -92,12 +84,6 @@ impl Store {
             }
             _ => Store::open(location, workspace),
         }
-    }
-
-    /// Opens a store named by URL or path (`postgres://…`, `sqlite://…`, a file path); relative
-    /// paths are taken from `project_dir`. This is what a `pmx { state { url = … } }` block feeds.
-    pub fn open_url(url: &str, project_dir: &std::path::Path, workspace: &str) -> Result<Store> {
-        Store::open(&StateLocation::parse(url, project_dir)?, workspace)
     }
 
     pub fn location(&self) -> &StateLocation {
@@ -175,7 +161,7 @@ impl Store {
     pub fn require(&mut self, address: &crate::addr::ResourceAddress) -> Result<StoredResource> {
         match self.get(address)? {
             Some(r) => Ok(r),
-            None => Err(self.not_found(&address.to_string())?),
+            None => Err(self.not_found(address)?),
         }
     }
 
@@ -244,16 +230,17 @@ impl Store {
     }
 
     /// A "not in state" error with a did-you-mean from the addresses that are.
-    pub(crate) fn not_found(&mut self, address: &str) -> Result<StateError> {
+    pub(crate) fn not_found(&mut self, address: &crate::addr::ResourceAddress) -> Result<StateError> {
         let known: Vec<String> = resources::table
             .filter(resources::workspace_id.eq(self.scope.workspace_id))
             .select(resources::address)
             .load(&mut self.conn)
             .map_err(|e| self.db_err(e))?;
+        let known: Vec<crate::addr::ResourceAddress> = known.iter().filter_map(|a| parse_address(a).ok()).collect();
         Ok(StateError::NotFound {
             address: address.to_string(),
             workspace: self.scope.workspace.clone(),
-            help: super::error::did_you_mean(address, known.iter().map(String::as_str)),
+            help: crate::config::suggest::did_you_mean_instance(address, &known),
         })
     }
 

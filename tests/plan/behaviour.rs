@@ -336,6 +336,12 @@ fn state_runs_shows_each_applys_metrics() {
     let m = &apply["counts"]["counts"];
     assert_eq!(m["added"], 2, "{apply:#}");
     assert!(m["api_calls"].as_u64().unwrap() > 5, "{apply:#}");
+    // A clone and a start were waited for; two resources recorded, the VM's snapshot the larger.
+    assert!(m["task_wait_ms"].as_u64().is_some_and(|t| t > 0), "{apply:#}");
+    assert!(m["lock_wait_ms"].is_u64(), "{apply:#}");
+    assert!(m["snapshots"].as_u64().is_some_and(|n| n >= 2), "{apply:#}");
+    let (bytes, largest) = (m["snapshot_bytes"].as_u64().unwrap(), m["largest_snapshot_bytes"].as_u64().unwrap());
+    assert!(largest > 200 && bytes > largest, "{apply:#}");
     assert!(apply["counts"]["changes"].as_array().unwrap().iter().all(|c| c["elapsed_ms"].is_u64()));
     let table = stdout(&h.expect(&["state", "runs"], 0));
     assert!(table.contains("apply") && table.contains("api_calls="), "{table}");

@@ -176,16 +176,32 @@ fn two_applies_at_once_on_postgresql_one_is_refused_with_the_holder_named() {
 
 #[test]
 fn max_disruptions_reboots_one_guest_at_a_time() {
+    reboots_do_not_overlap(&many_vms(3, 1), &many_vms(3, 2), &["--max-disruptions", "1"]);
+}
+
+/// The same budget set on the resource block instead of the command line.
+#[test]
+fn a_resource_blocks_max_disruptions_reboots_its_instances_one_at_a_time() {
+    let budget =
+        |cores: u32| many_vms(3, cores).replace("  cpu {", "  lifecycle {\n    max_disruptions = 1\n  }\n\n  cpu {");
+    reboots_do_not_overlap(&budget(1), &budget(2), &[]);
+}
+
+/// Applies `first`, then `second` (which reboots three running guests) with `flags`, and checks
+/// that no two reboot tasks overlapped.
+fn reboots_do_not_overlap(first: &str, second: &str, flags: &[&str]) {
     let mut options = sim_options();
     options.task_duration = Duration::from_millis(1200);
     let h = Harness::with(options);
-    h.write("main.pmx", &many_vms(3, 1));
+    h.write("main.pmx", first);
     h.expect(&["apply", "--auto-approve", "--parallelism", "3"], 0);
-    h.write("main.pmx", &many_vms(3, 2));
+    h.write("main.pmx", second);
     let plan = h.plan_json(&[]);
     assert_eq!(plan["pmx"]["counts"]["reboot"], 3, "three running guests wait for a reboot");
-    // Without the flag the three reboots run side by side (checked by hand: they overlap).
-    h.expect(&["apply", "--auto-approve", "--parallelism", "3", "--max-disruptions", "1"], 0);
+    // Without a budget the three reboots run side by side (checked by hand: they overlap).
+    let mut args = vec!["apply", "--auto-approve", "--parallelism", "3"];
+    args.extend_from_slice(flags);
+    h.expect(&args, 0);
     h.expect(&["plan", "--detailed-exitcode"], 0);
     let c = h.client();
     let tasks: Vec<serde_json::Value> =

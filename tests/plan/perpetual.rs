@@ -1,6 +1,7 @@
 //! No perpetual diffs, generated from the schema: for every resource type and every attribute
-//! and nested block it knows (each alone, and all of a block together), a guest created
-//! through `pmx apply` then plans empty. Values come from the schema itself (allowed values,
+//! and nested block it knows (each alone, all of a block together, and random valid
+//! combinations across attributes and blocks), a guest created through `pmx apply` then plans
+//! empty. Values come from the schema itself (allowed values,
 //! ranges, defaults); only patterns need a sample, kept in `sample`.
 
 use std::fmt::Write as _;
@@ -29,7 +30,7 @@ fn sample(type_name: &str, path: &str, i: usize) -> Option<&'static str> {
         ("vm", "disk.size") => "\"2G\"",
         ("vm", "disk.format") => "\"raw\"",
         ("vm", "cdrom.iso") => "\"none\"",
-        ("vm", "network.bridge") => "\"vmbr1\"",
+        ("vm", "network.bridge") => "\"vmbr0\"",
         ("vm", "network.trunks") => "\"10;20-30\"",
         ("vm", "network.mtu") => "1500",
         ("vm", "network.mac") => return Some(["\"bc:24:11:00:10:01\"", "\"BC:24:11:00:10:02\""][i % 2]),
@@ -247,6 +248,89 @@ fn generate(rt: &ResourceType, start: usize) -> (String, Vec<String>) {
     (out, covered)
 }
 
+/// `count` guests of `rt`, each with a random mix of top-level attributes and of nested blocks
+/// with random subsets of their attributes (from `seed`, so a failure can be replayed with
+/// `PMX_PERPETUAL_SEED`).
+fn combinations(rt: &ResourceType, start: usize, count: usize, seed: u64) -> (String, Vec<String>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (rt.name.len() as u64) << 32);
+    let mut out = String::new();
+    let mut covered = Vec::new();
+    for n in 0..count {
+        let i = start + n;
+        let name = format!("c{i}");
+        let (head, defaults) = base(rt, &name);
+        let mut top = String::new();
+        let mut picked = Vec::new();
+        for a in &rt.attributes {
+            if skipped(rt.name, a.name).is_some() || a.presence == Presence::Computed || a.name == "ostemplate" {
+                continue;
+            }
+            if rng.gen_bool(0.35) {
+                if let Some(v) = value_of(rt.name, a.name, a, i) {
+                    let _ = writeln!(top, "  {} = {v}", a.name);
+                    picked.push(a.name.to_string());
+                }
+            }
+        }
+        let mut blocks = Vec::new();
+        for b in &rt.blocks {
+            if b.update == UpdateMode::CreateOnly || !rng.gen_bool(0.5) {
+                continue;
+            }
+            let slot = match &b.nesting {
+                Nesting::Slotted { example, .. } => Some(match (rt.name, b.name) {
+                    ("vm", "disk") => "scsi1",
+                    ("vm", "cdrom") => "ide0",
+                    ("vm", "network") | ("container", "network") => "net1",
+                    ("vm", "serial") => "serial1",
+                    _ => example,
+                }),
+                Nesting::Single => None,
+            };
+            let slot = if rt.name == "container" && b.name == "rootfs" { None } else { slot };
+            let attrs: Vec<(&Attribute, String)> = b
+                .attributes
+                .iter()
+                .filter(|a| {
+                    skipped(rt.name, &format!("{}.{}", b.name, a.name)).is_none()
+                        && a.presence != Presence::Computed
+                        && !(b.name == "cloud_init" && a.name.starts_with("ipconfig") && a.name != "ipconfig0")
+                })
+                .filter(|_| rng.gen_bool(0.5))
+                .filter_map(|a| value_of(rt.name, &format!("{}.{}", b.name, a.name), a, i).map(|v| (a, v)))
+                .collect();
+            if let Some(text) = block_text(rt, b, slot, &attrs, i) {
+                picked.push(format!("{}({})", b.name, attrs.iter().map(|(a, _)| a.name).collect::<Vec<_>>().join(",")));
+                blocks.push((b.name, slot, text));
+            }
+        }
+        let _ = writeln!(out, "resource \"{}\" \"{name}\" {{\n{head}{top}", rt.name);
+        for d in defaults {
+            // The base's own disk, NIC or rootfs, unless a generated block takes its place.
+            let head1 = d.split_whitespace().next().unwrap_or("");
+            let taken = blocks.iter().any(|(b, slot, _)| {
+                *b == head1 && (slot.is_none() || d.contains(&format!("\"{}\"", slot.unwrap_or(""))))
+            });
+            if !taken {
+                let _ = writeln!(out, "  {d}");
+            }
+        }
+        for (_, _, text) in &blocks {
+            let _ = writeln!(out, "{text}");
+        }
+        let _ = writeln!(out, "}}\n");
+        covered.push(format!("{}.{name}: {}", rt.name, picked.join(" ")));
+    }
+    (out, covered)
+}
+
+/// The seed of the random combinations: `PMX_PERPETUAL_SEED`, else a new one each run (printed,
+/// and named in the failure, so it can be replayed).
+fn seed() -> u64 {
+    std::env::var("PMX_PERPETUAL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random)
+}
+
 /// The generated configuration: every attribute of every resource type, and what it covers.
 pub fn generated() -> (String, Vec<String>) {
     let mut config = String::from("provider \"proxmox\" {}\n\nresource \"pool\" \"perp\" {\n  id      = \"perp\"\n  comment = \"generated\"\n}\n\n");
@@ -270,7 +354,15 @@ pub fn generated() -> (String, Vec<String>) {
 #[test]
 fn every_attribute_of_every_resource_type_plans_empty_after_apply() {
     let h = Harness::new();
-    let (config, covered) = generated();
+    let (mut config, mut covered) = generated();
+    let seed = seed();
+    eprintln!("random combinations from PMX_PERPETUAL_SEED={seed}");
+    for rt in registry().resources.iter().filter(|r| r.name != "pool") {
+        let (text, names) = combinations(rt, 1000 + covered.len(), 12, seed);
+        config.push_str(&text);
+        covered.extend(names);
+    }
+    covered.push(format!("(random combinations: PMX_PERPETUAL_SEED={seed})"));
     h.write("main.pmx", &config);
     let planned = h.pmx(&["plan", "--out", "plan.out"]);
     assert!(planned.status.success(), "plan failed:\n{}\n{}", stderr(&planned), config);

@@ -273,6 +273,31 @@ fn human_output_snapshots() {
     });
 }
 
+/// `pmx state show` suggests an address only when it is close in the part that differs:
+/// `vm.nope` is not a typo of `vm.web` (every `vm.` address shares that prefix), `vm.wbe` is.
+#[test]
+fn state_show_suggests_only_close_addresses() {
+    let db = support::sqlite();
+    {
+        let mut store = db.open("default");
+        let changes = ["vm.web", "vm.db[0]", "pool.prod"]
+            .iter()
+            .map(|a| Change::new(ChangeType::Created, ResourceKind::Vm, addr(a), vm_attributes(0)))
+            .collect();
+        store.commit_changes(None, changes).unwrap();
+    }
+    let o = run(&db, &["show", "vm.nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("vm.nope is not in the state"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+    for (typo, meant) in [("vm.wbe", "vm.web"), ("mv.web", "vm.web"), ("vm.db", "vm.db[0]"), ("pool.prd", "pool.prod")]
+    {
+        let o = run(&db, &["show", typo]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains(&format!("did you mean \"{meant}\"?")), "{typo}: {}", stderr(&o));
+    }
+}
+
 /// `pmx state` without `--state`: the project's `pmx { state { url, workspace } }` block decides.
 #[test]
 fn state_commands_follow_the_projects_state_block() {

@@ -252,7 +252,7 @@ fn forgetting_an_unknown_address_is_refused(db: &TestDb) {
     store.commit_changes(None, vec![vm_change(ChangeType::Created, 0)]).unwrap();
     let err = store.require(&addr("vm.wbe[0]")).unwrap_err();
     let report = format!("{:?}", miette::Report::new(err));
-    assert!(report.contains("did you mean vm.web[0]?"), "{report}");
+    assert!(report.contains("did you mean \"vm.web[0]\"?"), "{report}");
     let err = store
         .commit_changes(
             None,

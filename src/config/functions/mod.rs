@@ -200,12 +200,9 @@ fn redact(mut e: FunctionError, secrets: &[String]) -> FunctionError {
 }
 
 fn unknown_function(name: &str) -> FunctionError {
-    let best = names()
-        .iter()
-        .map(|n| (strsim::jaro_winkler(name, n), *n))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let hint = best.map(|(_, n)| format!("; did you mean {n}()?")).unwrap_or_default();
+    let hint = crate::config::suggest::did_you_mean(name, names().iter().copied())
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
     FunctionError { message: format!("there is no function named {name}(){hint}"), arg: None }
 }
 
@@ -572,7 +569,7 @@ mod tests {
     #[test]
     fn unknown_function_suggests_a_name() {
         let e = err("lenght", vec![s("a")]);
-        assert!(e.message.contains("did you mean length()"), "{}", e.message);
+        assert!(e.message.contains("did you mean \"length\"?"), "{}", e.message);
     }
 
     #[test]
