@@ -156,7 +156,10 @@ fn resource_attributes_come_from_the_state_store() {
     let (_, out, _) = console(dir.path(), &[], "vm.web.vmid\nvm.web.name\n");
     assert_eq!(out, "(known after apply)\n\"web-dev\"\n", "nothing in state yet");
     let mut store = Store::open(&StateLocation::default_for(dir.path()), DEFAULT_WORKSPACE).expect("store");
-    let attrs = serde_json::json!({"node": "pve1", "name": "web-dev", "memory": {"size": 2048}});
+    let attrs = serde_json::json!({
+        "node": "pve1", "name": "web-dev", "memory": {"size": 2048},
+        "cloud_init": {"user": "debian", "password": "s3cret-in-state"}
+    });
     let change = Change::new(ChangeType::Created, ResourceKind::Vm, "vm.web".parse().expect("address"), attrs)
         .vmid(123)
         .node("pve1");
@@ -165,6 +168,11 @@ fn resource_attributes_come_from_the_state_store() {
     let (code, out, err) =
         console(dir.path(), &[], "vm.web.vmid\nvm.web.vmid + 1\n\"${vm.web.name}:${vm.web.vmid}\"\n");
     assert_eq!((code, out.as_str()), (0, "123\n124\n\"web-dev:123\"\n"), "{err}");
+    // a sensitive attribute the state holds, nested in a block, stays secret
+    let (_, out, err) = console(dir.path(), &[], "vm.web.cloud_init\nvm.web.memory.size\n");
+    assert!(!out.contains("s3cret") && !err.contains("s3cret"), "{out}{err}");
+    assert!(out.contains("\"password\" = (sensitive value)") && out.contains("\"user\" = \"debian\""), "{out}{err}");
+    assert!(out.ends_with("2048\n"), "{out}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::config::{self, LoadedConfig, Value, VarInputs};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::graph::refs::{self, RefTarget};
 use crate::graph::{BuildOptions, GraphNode, ResourceGraph};
-use crate::schema::{Attribute, Presence, ResourceType};
+use crate::schema::{Attribute, BlockType, Nesting, Presence, ResourceType};
 use crate::state::StoredResource;
 
 /// The names an expression at the console resolves against.
@@ -168,17 +168,32 @@ fn known_from_state(
             values.entry("node".into()).or_insert(Value::String(node.clone()));
         }
         if let Some(rt) = crate::schema::registry().resource(&s.address.config.type_name) {
-            mark_sensitive(&mut values, &rt.attributes);
+            mark_sensitive(&mut values, &rt.attributes, &rt.blocks);
         }
         known.insert(s.address.clone(), values);
     }
     known
 }
 
-fn mark_sensitive(values: &mut IndexMap<String, Value>, attrs: &[Attribute]) {
+/// Marks the schema's sensitive attributes, in nested and slotted blocks too
+/// (`cloud_init.password`), so a secret the state holds never prints.
+fn mark_sensitive(values: &mut IndexMap<String, Value>, attrs: &[Attribute], blocks: &[BlockType]) {
     for a in attrs.iter().filter(|a| a.sensitive) {
-        if let Some(v) = values.shift_remove(a.name) {
-            values.insert(a.name.to_string(), v.mark_sensitive());
+        if let Some(v) = values.get_mut(a.name) {
+            *v = std::mem::replace(v, Value::Null).mark_sensitive();
+        }
+    }
+    for b in blocks {
+        let Some(Value::Map(m)) = values.get_mut(b.name) else { continue };
+        match b.nesting {
+            Nesting::Single => mark_sensitive(m, &b.attributes, &b.blocks),
+            Nesting::Slotted { .. } => {
+                for slot in m.values_mut() {
+                    if let Value::Map(inner) = slot {
+                        mark_sensitive(inner, &b.attributes, &b.blocks);
+                    }
+                }
+            }
         }
     }
 }
