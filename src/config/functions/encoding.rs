@@ -8,6 +8,74 @@ use crate::config::Value;
 
 type Result = std::result::Result<Value, FunctionError>;
 
+/// RFC 4180 CSV: the first row names the columns, each further row becomes a map of strings.
+pub(super) fn csvdecode(_: &FunctionContext, a: &Args) -> Result {
+    let rows = csv_rows(&a.string(0)?).map_err(|e| a.err(0, e))?;
+    let mut rows = rows.into_iter();
+    let Some(header) = rows.next() else { return Ok(Value::List(Vec::new())) };
+    let mut out = Vec::new();
+    for (n, row) in rows.enumerate() {
+        if row.len() != header.len() {
+            return Err(a.err(0, format!("row {} has {} fields, the header has {}", n + 2, row.len(), header.len())));
+        }
+        out.push(Value::Map(header.iter().cloned().zip(row.into_iter().map(Value::String)).collect()));
+    }
+    Ok(Value::List(out))
+}
+
+/// The rows of CSV text: quoted fields may hold commas, newlines and doubled quotes; a final
+/// newline ends the last row rather than starting an empty one.
+fn csv_rows(text: &str) -> std::result::Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                at_field_start = true;
+            }
+            '"' => return Err("a quote inside an unquoted field".into()),
+            c => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 /// The value with every map's keys in order: Terraform's objects and maps have no order of
 /// their own, so encodings list keys sorted (`{"b"=1, "a"=2}` encodes as `{"a":2,"b":1}`).
 fn keys_sorted(v: &Value) -> Value {
@@ -303,6 +371,14 @@ mod tests {
         assert_eq!(ok("yamlencode", vec![list(vec![list(vec![n(1.0), n(2.0)])])]), s("- - 1\n  - 2\n"));
         assert_eq!(ok("yamlencode", vec![s("a\n b ")]), s("\"a\\n b \"\n"), "not representable as a block");
         assert_eq!(ok("yamlencode", vec![map(vec![("k", Value::Unknown)])]), Value::Unknown);
+    }
+
+    #[test]
+    fn csv_errors_say_what_is_wrong() {
+        assert!(err("csvdecode", vec![s("a,b\n1\n")]).message.contains("row 2 has 1 fields, the header has 2"));
+        assert!(err("csvdecode", vec![s("a\n\"open\n")]).message.contains("not closed"));
+        assert_eq!(ok("csvdecode", vec![s("a,b\r\n1,\r\n")]), list(vec![map(vec![("a", s("1")), ("b", s(""))])]));
+        assert_eq!(ok("csvdecode", vec![s("")]), list(vec![]));
     }
 
     #[test]

@@ -427,6 +427,7 @@ static SPECS: &[FunctionSpec] = &[
     spec("strcontains", "strcontains(string, substring)", "Whether the string contains `substring`.", 2, Some(2), strings::strcontains),
     spec("chomp", "chomp(string)", "The string without newline characters at its end.", 1, Some(1), strings::chomp),
     spec("indent", "indent(spaces, string)", "Every line but the first indented by `spaces` spaces (for YAML in templates).", 2, Some(2), strings::indent),
+    spec("templatestring", "templatestring(template, vars)", "A template held in a string, rendered with the variables of the map `vars`.", 2, Some(2), strings::templatestring),
     // numbers
     spec("min", "min(numbers...)", "The smallest of the numbers.", 1, None, numbers::min),
     spec("max", "max(numbers...)", "The largest of the numbers.", 1, None, numbers::max),
@@ -453,6 +454,7 @@ static SPECS: &[FunctionSpec] = &[
     // encoding
     spec("jsonencode", "jsonencode(value)", "The value as a JSON string.", 1, Some(1), encoding::jsonencode),
     spec("jsondecode", "jsondecode(string)", "The value a JSON string holds.", 1, Some(1), encoding::jsondecode),
+    spec("csvdecode", "csvdecode(string)", "CSV (RFC 4180) as a list of maps, keyed by the header row.", 1, Some(1), encoding::csvdecode),
     spec("base64encode", "base64encode(string)", "The string's UTF-8 bytes in Base64.", 1, Some(1), encoding::base64encode),
     spec("base64decode", "base64decode(string)", "The UTF-8 text that a Base64 string holds.", 1, Some(1), encoding::base64decode),
     spec("sha256", "sha256(string)", "The SHA-256 digest of the string, in hex.", 1, Some(1), encoding::sha256),

@@ -437,6 +437,14 @@ pub(super) fn substr(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(chars[start as usize..end as usize].concat()))
 }
 
+/// A template kept in a string (Terraform 1.9, OpenTofu 1.7), rendered with the variables of
+/// `vars` as `templatefile` renders a file.
+pub(super) fn templatestring(ctx: &FunctionContext, a: &Args) -> Result {
+    let text = a.string(0)?;
+    let vars = a.map(1)?;
+    (ctx.render_template)(&text, vars).map_err(|e| a.err(0, format!("in the template: {e}")))
+}
+
 pub(super) fn startswith(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::Bool(a.string(0)?.starts_with(a.string(1)?.as_str())))
 }
