@@ -216,7 +216,7 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("yamlencode", r#"yamlencode({"a":"b", "c":"d"})"#, Value(r#""\"a\": \"b\"\n\"c\": \"d\"\n""#)),
     ("yamlencode", r#"yamlencode({"foo":[1, 2, 3], "bar": "baz"})"#, Value(r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- 2\n- 3\n""#)),
     ("yamlencode", r#"yamlencode({"foo":[1, {"a":"b","c":"d"}, 3], "bar": "baz"})"#, Value(r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n""#)),
-    // ----- filesystem (relative to the project folder; the test writes hello.txt and backends.tftpl)
+    // ----- filesystem (relative to the project folder; the test writes hello.txt, files/ and backends.tftpl)
     ("abspath", "startswith(abspath(path.root), \"/\")", Value("true")),
     ("basename", r#"basename("foo/bar/baz.txt")"#, Value(r#""baz.txt""#)),
     ("dirname", r#"dirname("foo/bar/baz.txt")"#, Value(r#""foo/bar""#)),
@@ -227,7 +227,14 @@ const CASES: &[(&str, &str, Expect)] = &[
     ("filebase64sha512", r#"filebase64sha512("hello.txt") == base64sha512(file("hello.txt"))"#, Value("true")),
     ("fileexists", r#"fileexists("${path.module}/hello.txt")"#, Value("true")),
     ("filemd5", r#"filemd5("hello.txt") == md5(file("hello.txt"))"#, Value("true")),
-    ("fileset", r#"fileset(path.module, "*.txt")"#, NotInPmx("not yet in pmx")),
+    ("fileset", r#"fileset(path.module, "files/*.txt")"#, Value(r#"["files/hello.txt", "files/world.txt"]"#)),
+    ("fileset", r#"fileset(path.module, "files/{hello,world}.txt")"#, Value(r#"["files/hello.txt", "files/world.txt"]"#)),
+    ("fileset", r#"fileset("${path.module}/files", "*")"#, Value(r#"["hello.txt", "world.txt"]"#)),
+    // the page lists subdirectory/anotherfile.txt last; a set of strings is sorted
+    ("fileset", r#"fileset("${path.module}/files", "**")"#, Value(r#"["hello.txt", "subdirectory/anotherfile.txt", "world.txt"]"#)),
+    ("fileset", r#"fileset(path.module, "files/**/anotherfile.txt")"#, Value(r#"["files/subdirectory/anotherfile.txt"]"#)),
+    ("fileset", r#"fileset(path.module, "files/[^h]*")"#, Value(r#"["files/world.txt"]"#)),
+    ("fileset", r#"fileset(path.module, "files/?orld.tx[tx]")"#, Value(r#"["files/world.txt"]"#)),
     ("filesha1", r#"filesha1("hello.txt") == sha1(file("hello.txt"))"#, Value("true")),
     ("filesha256", r#"filesha256("hello.txt") == sha256(file("hello.txt"))"#, Value("true")),
     ("filesha512", r#"filesha512("hello.txt") == sha512(file("hello.txt"))"#, Value("true")),
@@ -334,6 +341,11 @@ fn project() -> tempfile::TempDir {
     )
     .expect("write");
     std::fs::write(dir.path().join("hello.txt"), "Hello World").expect("write");
+    // fileset's example tree
+    std::fs::create_dir_all(dir.path().join("files/subdirectory")).expect("mkdir");
+    for f in ["files/hello.txt", "files/world.txt", "files/subdirectory/anotherfile.txt"] {
+        std::fs::write(dir.path().join(f), f).expect("write");
+    }
     std::fs::write(
         dir.path().join("backends.tftpl"),
         "%{ for addr in ip_addrs ~}\nbackend ${addr}:${port}\n%{ endfor ~}\n",

@@ -42,7 +42,8 @@ pub fn run(args: ConsoleArgs, g: &Global) -> CmdResult {
         Ok(scope) => scope,
         Err(LoadError::Config(diags)) => {
             if json {
-                crate::render::print_json(&diags.to_json());
+                // One line, like every other document this view prints.
+                println!("{}", diags.to_json());
             } else {
                 eprint!("{}", diags.render(g.color_stderr));
             }

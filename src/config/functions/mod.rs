@@ -483,6 +483,7 @@ static SPECS: &[FunctionSpec] = &[
     spec("filebase64sha256", "filebase64sha256(path)", "The SHA-256 digest of a file's bytes, in Base64.", 1, Some(1), filesystem::filebase64sha256),
     spec("filebase64sha512", "filebase64sha512(path)", "The SHA-512 digest of a file's bytes, in Base64.", 1, Some(1), filesystem::filebase64sha512),
     spec("fileexists", "fileexists(path)", "Whether a file exists at `path`.", 1, Some(1), filesystem::fileexists),
+    spec("fileset", "fileset(path, pattern)", "The files under `path` matching a glob (`*`, `**`, `?`, `[abc]`, `{a,b}`), relative to it, sorted.", 2, Some(2), filesystem::fileset),
     spec("templatefile", "templatefile(path, vars)", "A template file rendered with the variables of the map `vars`.", 2, Some(2), filesystem::templatefile),
     spec("abspath", "abspath(path)", "The absolute form of a path (relative to the configuration folder).", 1, Some(1), filesystem::abspath),
     spec("basename", "basename(path)", "The last part of a path.", 1, Some(1), filesystem::basename),
