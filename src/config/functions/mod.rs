@@ -22,6 +22,7 @@ mod numbers;
 mod sets;
 mod strings;
 mod time;
+mod yaml_decode;
 
 use std::path::Path;
 
@@ -466,6 +467,7 @@ static SPECS: &[FunctionSpec] = &[
     spec("sha1", "sha1(string)", "The SHA-1 digest of the string, in hex.", 1, Some(1), encoding::sha1),
     spec("sha512", "sha512(string)", "The SHA-512 digest of the string, in hex.", 1, Some(1), encoding::sha512),
     spec("yamlencode", "yamlencode(value)", "The value as YAML (block style, strings quoted, multi-line strings as literal blocks).", 1, Some(1), encoding::yamlencode),
+    spec("yamldecode", "yamldecode(string)", "The value a YAML string holds (one document; core tags only; aliases to earlier anchors).", 1, Some(1), yaml_decode::yamldecode),
     spec("timestamp", "timestamp()", "The current time (RFC 3339, UTC); known only after apply, so it never makes plans differ.", 0, Some(0), encoding::timestamp),
     spec("plantimestamp", "plantimestamp()", "The time the plan was made (RFC 3339, UTC), the same for every call in one run.", 0, Some(0), encoding::plantimestamp),
     spec("uuid", "uuid()", "A new random UUID; known only after apply, so it never makes plans differ.", 0, Some(0), encoding::uuid),
