@@ -39,3 +39,18 @@ mod errors;
 
 #[path = "sim/profile.rs"]
 mod profile;
+
+#[path = "sim/migrate.rs"]
+mod migrate;
+
+#[path = "sim/disks.rs"]
+mod disks;
+
+#[path = "sim/written.rs"]
+mod written;
+
+#[path = "sim/resources.rs"]
+mod resources;
+
+#[path = "sim/facts.rs"]
+mod facts;

@@ -73,8 +73,10 @@ async fn look(ep: &Endpoint, intent: &Intent) -> Result<Finding, String> {
     let kind = if r.kind == PveKind::Lxc { GuestKind::Lxc } else { GuestKind::Qemu };
     let config: Map<String, Json> =
         client.guest_config(&node, &kind, vmid).await.map_err(|e| e.to_string())?.into_iter().collect();
-    // The proof that this is pmx's guest: the name it was given and, for a VM, a creation time
-    // after the intent was written (PVE stamps `meta: ctime=` at creation and clone).
+    // The proof that this is pmx's guest: the vmid pmx reserved and checked free before the
+    // intent, holding the name it was given and, for a VM pmx created, a creation time after
+    // the intent was written (qemu-server's create_vm stamps `meta: ctime=`; a clone copies
+    // its source's `meta`, so a clone is proven by the vmid and the name alone, as a container).
     let name_key = if kind == GuestKind::Lxc { "hostname" } else { "name" };
     let want_name = intent.detail.get("name").and_then(Json::as_str);
     let has_name = config.get(name_key).and_then(Json::as_str);
@@ -86,6 +88,7 @@ async fn look(ep: &Endpoint, intent: &Intent) -> Result<Finding, String> {
         .and_then(|t| t.parse::<i64>().ok());
     let time_ok = match (kind, ctime) {
         (GuestKind::Lxc, _) => true,
+        _ if intent.action == "clone" => true,
         (_, Some(t)) => t + 60 >= intent.created_at / 1000,
         (_, None) => false,
     };

@@ -10,7 +10,8 @@ use miette::{miette, IntoDiagnostic};
 
 use super::state::StateOptions;
 use super::{CmdResult, Global, VarArgs};
-use crate::import::{Filter, GroupBy};
+use crate::import::discover::Discovered;
+use crate::import::{Filter, GroupBy, Known};
 use crate::operation::Endpoint;
 use crate::proxmox::ProviderSettings;
 use crate::state::{RunKind, RunOutcome};
@@ -70,8 +71,10 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
     }
     // The cluster: the project's provider block when there is one, else the environment.
     let has_config = crate::config::config_files(&g.dir).map(|f| !f.is_empty()).unwrap_or(false);
+    let mut names: HashSet<String> = HashSet::new();
     let (endpoint, state_settings) = if has_config {
         let project = super::plan::load_project(g, &args.vars)?;
+        names.extend(project.graph.instances.keys().map(|a| a.config.name.clone()));
         let clients = project.clients()?;
         let (k, e) = clients.into_iter().next().ok_or_else(|| miette!("no provider"))?;
         (Endpoint { key: k, url: e.url, client: e.client }, project.state_settings().cloned())
@@ -86,37 +89,50 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
     let stored = store.find_all(None)?;
     let managed: HashSet<u32> =
         stored.iter().filter(|s| crate::plan::Bookkeeping::is_managed(s)).filter_map(|s| s.identity.vmid).collect();
+    names.extend(
+        stored.iter().filter(|s| crate::plan::Bookkeeping::is_managed(s)).map(|s| s.address.config.name.clone()),
+    );
     let runtime = crate::operation::runtime()?;
-    let view = runtime.block_on(async {
-        let resources = endpoint.client.cluster_resources(None).await?;
-        let vmids: Vec<u32> = resources.iter().filter(|r| r.template != Some(true)).filter_map(|r| r.vmid).collect();
-        crate::plan::read::read_view(&endpoint.client, &vmids, 10).await
-    });
-    let view = match view {
-        Ok(v) => v,
+    let progress = super::refresh::spinner(g, "Reading the cluster");
+    let t = std::time::Instant::now();
+    let filter = Filter { nodes: args.node, pools: args.pool, vmids: args.vmids, tags: args.tag, name: args.name };
+    // Only the configs of guests this import may adopt are read.
+    let wanted = |r: &crate::proxmox::models::ClusterResource| {
+        filter.matches(r) && r.vmid.is_some_and(|v| !managed.contains(&v))
+    };
+    let discovered = runtime.block_on(crate::import::discover::discover(&endpoint.client, 10, wanted));
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let Discovered { view, unreachable } = match discovered {
+        Ok(d) => d,
         Err(e) => {
             let _ = store.finish_run(run, RunOutcome::Failed, Some(serde_json::json!({"error": e.to_string()})));
             return Err(miette!("cannot read the cluster at {}: {e}", endpoint.url));
         }
     };
-    for v in &args.vmids {
+    tracing::info!(requests = view.requests, elapsed_ms = t.elapsed().as_millis() as u64, "import: cluster read");
+    for v in &filter.vmids {
         if !view.resources.iter().any(|r| r.vmid == Some(*v)) {
             let _ = store.finish_run(run, RunOutcome::Failed, None);
             return Err(miette!("no guest with vmid {v} on {}", endpoint.url));
         }
     }
-    let filter = Filter { nodes: args.node, pools: args.pool, vmids: args.vmids, tags: args.tag, name: args.name };
     let group = match args.group_by {
         Group::None => GroupBy::None,
         Group::Node => GroupBy::Node,
         Group::Pool => GroupBy::Pool,
     };
-    let managed_pools: std::collections::HashMap<String, String> = stored
+    let pools: std::collections::HashMap<String, String> = stored
         .iter()
         .filter(|s| s.kind == crate::state::ResourceKind::Pool && crate::plan::Bookkeeping::is_managed(s))
         .filter_map(|s| Some((s.attributes.get("id")?.as_str()?.to_string(), s.address.config.name.clone())))
         .collect();
-    let imported = crate::import::decide(&view, &filter, &managed, &managed_pools, &endpoint.key, group);
+    let known = Known { vmids: managed, pools, names };
+    let t = std::time::Instant::now();
+    let imported = crate::import::decide(&view, &filter, &known, &unreachable, &endpoint.key, group);
+    tracing::info!(resources = imported.changes.len(), elapsed_ms = t.elapsed().as_millis() as u64, "import: decided");
+    let t = std::time::Instant::now();
     // Files first (refusing to overwrite), then state: a failed write leaves state untouched.
     let mut written = Vec::new();
     for (name, text) in &imported.files {
@@ -129,6 +145,8 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
         std::fs::write(&path, formatted).map_err(|e| miette!("cannot write {}: {e}", path.display()))?;
         written.push(path);
     }
+    tracing::info!(files = written.len(), elapsed_ms = t.elapsed().as_millis() as u64, "import: files written");
+    let t = std::time::Instant::now();
     let count = imported.changes.len();
     // A guest `pmx refresh` recorded as discovered becomes managed: its discovered record goes
     // in the same transaction as the import (state holds one address per guest per cluster).
@@ -153,25 +171,78 @@ pub fn run(args: ImportArgs, g: &Global) -> CmdResult {
     }
     batch.extend(imported.changes);
     store.commit_changes(Some(run), batch)?;
+    tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "import: state written");
     store.finish_run(
         run,
         RunOutcome::Succeeded,
-        Some(serde_json::json!({"imported": count, "skipped": imported.skipped.len()})),
+        Some(serde_json::json!({
+            "imported": count,
+            "skipped": imported.skipped.len(),
+            "unreachable_nodes": unreachable,
+        })),
     )?;
     if g.json {
         crate::render::print_json(&serde_json::json!({
             "imported": count,
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "skipped": imported.skipped.iter().map(|(w, why)| serde_json::json!({"guest": w, "reason": why})).collect::<Vec<_>>(),
+            "notes": imported.notes.iter().map(|(w, n)| serde_json::json!({"guest": w, "note": n})).collect::<Vec<_>>(),
+            "unmanaged": imported.unmanaged.iter().map(|(a, keys)| serde_json::json!({"address": a, "options": keys})).collect::<Vec<_>>(),
+            "unreachable_nodes": unreachable,
+            "complete": unreachable.is_empty(),
         }));
     } else if !g.quiet {
         for (what, why) in &imported.skipped {
             println!("  skipped {what}: {why}");
         }
+        for (what, note) in &imported.notes {
+            println!("  note: {what}: {note}");
+        }
+        for (address, keys) in &imported.unmanaged {
+            println!("  {address}: not managed by pmx (kept as they are): {}", keys.join(", "));
+        }
         for p in &written {
             println!("  wrote {}", p.display());
         }
         println!("\nImport complete: {count} resources recorded in state. Run `pmx plan`: it should show no changes.");
+    }
+    // An unreachable node makes the import partial, not failed: what was read is adopted and
+    // consistent. Exit 0, say so on stderr (and in the JSON), and name the nodes.
+    if !unreachable.is_empty() && !g.quiet {
+        let nodes: Vec<&str> = unreachable.iter().map(String::as_str).collect();
+        eprintln!(
+            "Warning: node{} {} did not answer; {} guests were not imported. Adopt them later with `pmx import --node {} --out DIR`.",
+            if nodes.len() == 1 { "" } else { "s" },
+            nodes.join(", "),
+            if nodes.len() == 1 { "its" } else { "their" },
+            nodes.join(" --node "),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pmx state import ADDRESS ID`: one guest into one declared address, for scripts.
+pub fn state_import(opts: &StateOptions, g: &Global, address: &str, id: &str) -> CmdResult {
+    let project = super::plan::load_project(g, &VarArgs { inputs: vec![] })?;
+    let (location, workspace) = opts.resolve(g, project.state_settings())?;
+    let mut store = crate::operation::open_store(&location, &workspace)?;
+    let adopted = crate::import::adopt::state_import(&project, &mut store, address, id, opts.lock_timeout)?;
+    if g.json {
+        crate::render::print_json(&serde_json::json!({
+            "address": adopted.address.to_string(),
+            "id": adopted.id,
+            "unmanaged": adopted.unmanaged,
+            "note": adopted.note,
+        }));
+    } else if !g.quiet {
+        println!("Imported {} as {}.", adopted.id, adopted.address);
+        if let Some(n) = &adopted.note {
+            println!("  note: {n}");
+        }
+        if !adopted.unmanaged.is_empty() {
+            println!("  not managed by pmx (kept as they are): {}", adopted.unmanaged.join(", "));
+        }
+        println!("Run `pmx plan` to see how the configuration differs from the guest.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -48,6 +48,10 @@ pub struct PlanArgs {
     /// serial (see `pmx state history`).
     #[arg(long, value_name = "SERIAL", conflicts_with_all = ["destroy", "refresh_only"])]
     pub rollback_to: Option<i64>,
+    /// For `import` blocks whose target is not declared, write the resource blocks to this new
+    /// .pmx file in the project folder (as `pmx import` writes them), then plan the imports.
+    #[arg(long, value_name = "FILE")]
+    pub generate_config_out: Option<PathBuf>,
     /// How many guest configs are read at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
@@ -101,6 +105,14 @@ pub fn parse_fail_on(list: &[String]) -> miette::Result<Vec<Impact>> {
 
 pub fn run(args: PlanArgs, g: &Global) -> CmdResult {
     let fail_on = parse_fail_on(&args.fail_on)?;
+    if let Some(file) = &args.generate_config_out {
+        let inputs = VarInputs { cli: args.vars.inputs.clone(), ..VarInputs::default() };
+        let generated = crate::import::generate::generate_config(&g.dir, &inputs, &g.dir.join(file))?;
+        if !generated.is_empty() && !g.quiet && !g.json {
+            let list: Vec<String> = generated.iter().map(ToString::to_string).collect();
+            eprintln!("Generated configuration for {} in {}: review it.", list.join(", "), file.display());
+        }
+    }
     let project = load_project(g, &args.vars)?;
     let mode = if args.rollback_to.is_some() {
         PlanMode::Rollback

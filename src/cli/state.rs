@@ -119,6 +119,14 @@ pub enum StateCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Adopt an existing guest: record it in state as managed under ADDRESS, which the
+    /// configuration declares (`pmx state import vm.web pve1/qemu/100`; a pool by its id).
+    Import {
+        /// The resource address, e.g. `vm.web` or `vm.web[0]`.
+        address: String,
+        /// `NODE/qemu/VMID`, `NODE/lxc/VMID`, `qemu/VMID`, `VMID`, or a pool's id.
+        id: String,
+    },
     /// Rename a resource in state (after renaming its block).
     Mv {
         from: String,
@@ -193,6 +201,7 @@ pub fn run(args: StateArgs, g: &Global) -> CmdResult {
         StateCommand::List { kind, prefixes } => list(opts, g, kind, &prefixes),
         StateCommand::Show { address, serial } => show(opts, g, &address, serial),
         StateCommand::Rm { addresses, dry_run } => rm(opts, g, &addresses, dry_run),
+        StateCommand::Import { address, id } => super::import::state_import(opts, g, &address, &id),
         StateCommand::Mv { from, to, dry_run } => mv(opts, g, &from, &to, dry_run),
         StateCommand::History { address, limit } => history(opts, g, address.as_deref(), limit),
         StateCommand::Events { since, kind, run, limit } => events(opts, g, since.as_deref(), kind, run, limit),

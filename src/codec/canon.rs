@@ -58,6 +58,7 @@ pub fn decode_value(a: &Attribute, text: &str) -> Option<Json> {
             ValueType::List(_) | ValueType::Set(_) => Json::Array(split(text, ',')),
             _ => Json::String(text.to_string()),
         },
+        Canon::MachineType => Json::String(text.to_string()),
     })
 }
 
@@ -138,7 +139,37 @@ pub fn canonical(a: &Attribute, v: &Json) -> Json {
     }
 }
 
+#[cfg(test)]
+#[test]
+fn machine_families() {
+    assert!(same_machine("q35", "pc-q35-11.0+pve0"));
+    assert!(same_machine("pc", "pc-i440fx-10.1"));
+    assert!(!same_machine("q35", "pc-i440fx-10.1"));
+    assert!(!same_machine("pc-q35-9.0", "pc-q35-11.0"), "a pin is compared exactly");
+}
+
 /// Whether two values of an attribute are the same once PVE's rewriting is undone.
 pub fn same(a: &Attribute, x: &Json, y: &Json) -> bool {
+    if a.canon == Canon::MachineType {
+        if let (Some(x), Some(y)) = (x.as_str(), y.as_str()) {
+            return same_machine(x, y);
+        }
+    }
     canonical(a, x) == canonical(a, y)
+}
+
+/// `q35` and `pc-q35-11.0+pve0` are one machine family; two pinned versions must be equal.
+fn same_machine(x: &str, y: &str) -> bool {
+    fn family(m: &str) -> &str {
+        let m = m.strip_suffix(".pxe").unwrap_or(m);
+        if m == "q35" || m.starts_with("pc-q35-") {
+            "q35"
+        } else if m == "pc" || m.starts_with("pc-") {
+            "pc"
+        } else {
+            m.split('-').next().unwrap_or(m)
+        }
+    }
+    let unversioned = |m: &str| matches!(m, "q35" | "pc" | "virt");
+    x == y || ((unversioned(x) || unversioned(y)) && family(x) == family(y))
 }

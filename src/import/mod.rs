@@ -7,7 +7,12 @@
 //! container's template) is left out, or written with `ignore_changes` and a comment, so it
 //! never forces a change. The next plan is empty.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+pub mod adopt;
+pub mod discover;
+pub mod generate;
+pub mod unmanaged;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value as Json};
@@ -30,7 +35,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, r: &ClusterResource) -> bool {
+    pub fn matches(&self, r: &ClusterResource) -> bool {
         let node_ok = self.nodes.is_empty() || r.node.as_ref().is_some_and(|n| self.nodes.contains(n));
         let pool_ok = self.pools.is_empty() || r.pool.as_ref().is_some_and(|p| self.pools.contains(p));
         let vmid_ok = self.vmids.is_empty() || r.vmid.is_some_and(|v| self.vmids.contains(&v));
@@ -81,6 +86,10 @@ pub struct Imported {
     pub changes: Vec<Change>,
     /// Guests left out, with why.
     pub skipped: Vec<(String, String)>,
+    /// Guests adopted with something to say (imported while locked).
+    pub notes: Vec<(String, String)>,
+    /// Options pmx leaves alone, by the address of the guest that has them.
+    pub unmanaged: Vec<(String, Vec<String>)>,
 }
 
 /// A valid, unique resource name for a guest or pool name.
@@ -161,18 +170,30 @@ fn blocks(out: &mut String, bts: &[BlockType], decoded: &Map<String, Json>) {
     }
 }
 
+/// What the project and its state hold already.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Guests state manages.
+    pub vmids: HashSet<u32>,
+    /// Pools state manages: pool id → resource name.
+    pub pools: HashMap<String, String>,
+    /// Resource names in use (configuration and state): generated names avoid them.
+    pub names: HashSet<String>,
+}
+
 /// Decides what to write and record for the guests of `view` that `filter` selects and that
-/// state does not manage yet (`managed_vmids`).
+/// state does not manage yet; guests on `unreachable` nodes are skipped with a note.
 pub fn decide(
     view: &ClusterView,
     filter: &Filter,
-    managed_vmids: &HashSet<u32>,
-    managed_pools: &HashMap<String, String>,
+    known: &Known,
+    unreachable: &BTreeSet<String>,
     provider: &str,
     group: GroupBy,
 ) -> Imported {
+    let (managed_vmids, managed_pools) = (&known.vmids, &known.pools);
     let mut out = Imported::default();
-    let mut taken: HashSet<String> = HashSet::new();
+    let mut taken: HashSet<String> = known.names.clone();
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let file_of = |node: &str, pool: Option<&str>| match group {
         GroupBy::None => "imported.pmx".to_string(),
@@ -198,24 +219,9 @@ pub fn decide(
             let _ = writeln!(pools_text, "  comment = {}", literal(&json!(c)));
         }
         pools_text.push_str("}\n");
-        let mut attrs = Map::new();
-        attrs.insert("id".into(), json!(p.poolid));
-        if let Some(c) = p.comment.as_ref().filter(|c| !c.is_empty()) {
-            attrs.insert("comment".into(), json!(c));
+        if let Ok(address) = format!("pool.{name}").parse() {
+            out.changes.push(pool_change(address, p, provider));
         }
-        let desired = attrs.clone();
-        attrs.insert(PMX_META.into(), bookkeeping(provider, &desired));
-        out.changes.push(
-            Change::new(
-                ChangeType::Imported,
-                ResourceKind::Pool,
-                format!("pool.{name}").parse().expect("address"),
-                Json::Object(attrs),
-            )
-            .cluster(provider)
-            .origin(Origin::Managed)
-            .payload(json!({"source": "import"})),
-        );
         pool_names.insert(p.poolid.clone(), name);
     }
     // Templates: looked up, not managed.
@@ -235,99 +241,43 @@ pub fn decide(
     guests.sort_by_key(|r| r.vmid);
     for r in guests {
         let (Some(vmid), Some(node)) = (r.vmid, r.node.clone()) else { continue };
-        let label = format!(
-            "{} {vmid} ({})",
-            if r.kind == PveKind::Lxc { "container" } else { "vm" },
-            r.name.clone().unwrap_or_default()
-        );
+        if !filter.matches(r) {
+            continue;
+        }
+        let label = guest_label(r);
         if managed_vmids.contains(&vmid) {
             out.skipped.push((label, "already managed".into()));
             continue;
         }
-        if !filter.matches(r) {
-            continue;
-        }
         let Some(config) = view.configs.get(&vmid) else {
-            out.skipped.push((label, "its config could not be read".into()));
+            let why = if unreachable.contains(&node) {
+                format!("node {node} did not answer: import it again when the node is back")
+            } else {
+                "its config could not be read".into()
+            };
+            out.skipped.push((label, why));
             continue;
         };
-        if let Some(lock) = config.get("lock").and_then(Json::as_str) {
+        let lock = config.get("lock").and_then(Json::as_str);
+        if let Some(lock) = lock.filter(|l| !lock_keeps_config(l)) {
             out.skipped.push((label, format!("locked ({lock}): import it again when the lock is gone")));
             continue;
         }
-        let (type_name, kind) =
-            if r.kind == PveKind::Lxc { ("container", ResourceKind::Container) } else { ("vm", ResourceKind::Vm) };
-        let rt: &ResourceType = registry().resource(type_name).expect("schema");
-        let guest = LiveGuest {
-            node: node.clone(),
-            vmid,
-            pool: r.pool.clone(),
-            running: r.status.as_deref() == Some("running"),
-            template: false,
-            config: config.clone(),
-        };
-        let decoded = codec::decode(rt, &guest);
+        let type_name = if r.kind == PveKind::Lxc { "container" } else { "vm" };
         let base = r.name.clone().unwrap_or_else(|| format!("{type_name}_{vmid}"));
         let name = identifier(&base, &mut taken, type_name);
-        let mut text = format!("\nresource \"{type_name}\" \"{name}\" {{\n");
-        let _ = writeln!(text, "  node = {}", literal(&json!(node)));
-        let _ = writeln!(text, "  vmid = {vmid}");
-        if let Some(p) = &r.pool {
-            match pool_names.get(p) {
-                Some(pn) => {
-                    let _ = writeln!(text, "  pool = pool.{pn}.id");
-                }
-                None => {
-                    let _ = writeln!(text, "  pool = {}", literal(&json!(p)));
-                }
-            }
+        let Some(g) = guest(r, config, &name, &pool_names, provider) else { continue };
+        if let Some(lock) = lock {
+            out.notes.push((
+                label.clone(),
+                format!("imported while locked ({lock}); pmx waits for the lock before it changes the guest"),
+            ));
         }
-        let _ = writeln!(text, "  started = {}", guest.running);
-        body(&mut text, 2, &rt.attributes, &decoded, &["node", "vmid", "pool", "started"]);
-        let mut ignore: Vec<&str> = Vec::new();
-        if type_name == "container" {
-            // PVE does not keep the template a container was made from.
-            let _ = writeln!(
-                text,
-                "  # Proxmox does not record the template this container was created from.\n  ostemplate = \"local:vztmpl/unknown.tar.zst\""
-            );
-            ignore.push("ostemplate");
+        if !g.unmanaged.is_empty() {
+            out.unmanaged.push((g.change.address.to_string(), g.unmanaged.clone()));
         }
-        if config.get("cipassword").is_some() {
-            text.push_str("  # The cloud-init password is never returned by the API: set it here to manage it.\n");
-            ignore.push("cloud_init.password");
-        }
-        blocks(&mut text, &rt.blocks, &decoded);
-        if !ignore.is_empty() {
-            let _ = writeln!(text, "\n  lifecycle {{\n    ignore_changes = [{}]\n  }}", ignore.join(", "));
-        }
-        text.push_str("}\n");
-        let file = file_of(&node, r.pool.as_deref());
-        files.entry(file).or_default().push_str(&text);
-        // The written configuration, to record what it manages.
-        let mut desired = decoded.clone();
-        desired.retain(|k, _| k != "template");
-        let mut attrs = decoded;
-        attrs.insert(PMX_META.into(), bookkeeping(provider, &desired));
-        let mut change = Change::new(
-            ChangeType::Imported,
-            kind,
-            format!("{type_name}.{name}").parse().expect("address"),
-            Json::Object(attrs),
-        )
-        .node(node)
-        .vmid(vmid)
-        .status(if guest.running { "running" } else { "stopped" })
-        .cluster(provider)
-        .origin(Origin::Managed)
-        .payload(json!({"source": "import"}));
-        if let Some(f) = crate::plan::fingerprint_of(config) {
-            change = change.fingerprint(f);
-        }
-        if let Some(d) = config.get("digest").and_then(Json::as_str) {
-            change = change.digest(d);
-        }
-        out.changes.push(change);
+        files.entry(file_of(&node, r.pool.as_deref())).or_default().push_str(&g.text);
+        out.changes.push(g.change);
     }
     let shared = format!("{head}{pools_text}{tmpl_text}");
     match group {
@@ -341,6 +291,124 @@ pub fn decide(
         }
     }
     out
+}
+
+/// `vm 100 (web)`: a guest as messages name it.
+fn guest_label(r: &ClusterResource) -> String {
+    let kind = if r.kind == PveKind::Lxc { "container" } else { "vm" };
+    format!("{kind} {} ({})", r.vmid.unwrap_or_default(), r.name.clone().unwrap_or_default())
+}
+
+/// Whether a guest under this config lock can be adopted as it is. A backup, a snapshot or a
+/// suspend leaves the configuration as it is (and a nightly backup can hold the lock for hours,
+/// so skipping would make adoption flaky); a create, clone, migration, rollback or disk move is
+/// rewriting the config or moving the guest, so what import would record is about to be wrong.
+pub fn lock_keeps_config(lock: &str) -> bool {
+    matches!(lock, "backup" | "snapshot" | "snapshot-delete" | "suspending" | "suspended" | "mounted" | "fstrim")
+}
+
+/// One adopted guest: its resource block, its state change and the options pmx leaves alone.
+pub struct AdoptedGuest {
+    pub text: String,
+    pub change: Change,
+    pub unmanaged: Vec<String>,
+}
+
+/// The resource block and state change that adopt the guest `r` (with its raw `config`) as
+/// `TYPE.name`. Pools named in `pool_names` are referred to, others written as literals.
+pub fn guest(
+    r: &ClusterResource,
+    config: &Map<String, Json>,
+    name: &str,
+    pool_names: &HashMap<String, String>,
+    provider: &str,
+) -> Option<AdoptedGuest> {
+    let (vmid, node) = (r.vmid?, r.node.clone()?);
+    let (type_name, kind) =
+        if r.kind == PveKind::Lxc { ("container", ResourceKind::Container) } else { ("vm", ResourceKind::Vm) };
+    let rt: &ResourceType = registry().resource(type_name)?;
+    let live = LiveGuest {
+        node: node.clone(),
+        vmid,
+        pool: r.pool.clone(),
+        running: r.status.as_deref() == Some("running"),
+        template: false,
+        config: config.clone(),
+    };
+    let decoded = codec::decode(rt, &live);
+    let unmanaged = unmanaged::unmanaged(rt, config);
+    let mut text = format!("\nresource \"{type_name}\" \"{name}\" {{\n");
+    if !unmanaged.is_empty() {
+        // Kept as Proxmox has them: plan compares and writes only what the schema models.
+        let _ = writeln!(text, "  # not managed by pmx: {}", unmanaged.join(", "));
+    }
+    let _ = writeln!(text, "  node = {}", literal(&json!(node)));
+    let _ = writeln!(text, "  vmid = {vmid}");
+    if let Some(p) = &r.pool {
+        match pool_names.get(p) {
+            Some(pn) => {
+                let _ = writeln!(text, "  pool = pool.{pn}.id");
+            }
+            None => {
+                let _ = writeln!(text, "  pool = {}", literal(&json!(p)));
+            }
+        }
+    }
+    let _ = writeln!(text, "  started = {}", live.running);
+    body(&mut text, 2, &rt.attributes, &decoded, &["node", "vmid", "pool", "started"]);
+    let mut ignore: Vec<&str> = Vec::new();
+    if type_name == "container" {
+        // PVE does not keep the template a container was made from.
+        let _ = writeln!(
+            text,
+            "  # Proxmox does not record the template this container was created from.\n  ostemplate = \"local:vztmpl/unknown.tar.zst\""
+        );
+        ignore.push("ostemplate");
+    }
+    if config.get("cipassword").is_some() {
+        text.push_str("  # The cloud-init password is never returned by the API: set it here to manage it.\n");
+        ignore.push("cloud_init.password");
+    }
+    blocks(&mut text, &rt.blocks, &decoded);
+    if !ignore.is_empty() {
+        let _ = writeln!(text, "\n  lifecycle {{\n    ignore_changes = [{}]\n  }}", ignore.join(", "));
+    }
+    text.push_str("}\n");
+    // The written configuration, to record what it manages.
+    let mut desired = decoded.clone();
+    desired.retain(|k, _| k != "template");
+    let mut attrs = decoded;
+    attrs.insert(PMX_META.into(), bookkeeping(provider, &desired));
+    let mut change =
+        Change::new(ChangeType::Imported, kind, format!("{type_name}.{name}").parse().ok()?, Json::Object(attrs))
+            .node(node)
+            .vmid(vmid)
+            .status(if live.running { "running" } else { "stopped" })
+            .cluster(provider)
+            .origin(Origin::Managed)
+            .payload(json!({"source": "import"}));
+    if let Some(f) = crate::plan::fingerprint_of(config) {
+        change = change.fingerprint(f);
+    }
+    if let Some(d) = config.get("digest").and_then(Json::as_str) {
+        change = change.digest(d);
+    }
+    Some(AdoptedGuest { text, change, unmanaged })
+}
+
+/// The state change that adopts the pool `p` as `address`.
+pub fn pool_change(address: crate::addr::ResourceAddress, p: &crate::proxmox::models::Pool, provider: &str) -> Change {
+    let mut attrs = Map::new();
+    attrs.insert("id".into(), json!(p.poolid));
+    if let Some(c) = p.comment.as_ref().filter(|c| !c.is_empty()) {
+        attrs.insert("comment".into(), json!(c));
+    }
+    let desired = attrs.clone();
+    attrs.insert(PMX_META.into(), bookkeeping(provider, &desired));
+    Change::new(ChangeType::Imported, ResourceKind::Pool, address, Json::Object(attrs))
+        .cluster(provider)
+        .origin(Origin::Managed)
+        .payload(json!({"source": "import"}))
 }
 
 fn bookkeeping(provider: &str, desired: &Map<String, Json>) -> Json {

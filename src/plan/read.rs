@@ -82,10 +82,7 @@ pub async fn read_view(client: &PveClient, vmids: &[u32], parallelism: usize) ->
     view.requests += todo.len();
     type Read = Result<(u32, Map<String, Json>), PveError>;
     let configs: Vec<Read> = stream::iter(todo)
-        .map(|(node, kind, vmid)| async move {
-            let c = client.guest_config(&node, &kind, vmid).await?;
-            Ok((vmid, c.into_iter().collect()))
-        })
+        .map(|(node, kind, vmid)| async move { Ok((vmid, client.guest_config_object(&node, &kind, vmid).await?)) })
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;

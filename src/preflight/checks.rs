@@ -506,7 +506,7 @@ fn capacity(usage: &BTreeMap<(String, String), Usage>, facts_of: &FactsOf<'_>, o
         if u.all <= f.avail {
             continue;
         }
-        let thin = pve::thin_provisioned(&f.plugin);
+        let thin = f.thin;
         // Blamed: the biggest contributor that counts, or (only silenced ones overflow) the
         // biggest silenced one.
         let counted_overflow = u.bytes > f.avail;

@@ -23,14 +23,20 @@ pub struct StorageFacts {
     pub total: u64,
     pub used: u64,
     pub avail: u64,
+    /// Allocates as it is written (see `schema::pve::thin_provisioned`).
+    pub thin: bool,
 }
 
 impl StorageFacts {
-    fn of(e: &StorageEntry) -> StorageFacts {
+    fn of(e: &StorageEntry, config: Option<&StorageEntry>) -> StorageFacts {
+        let sparse = config.and_then(|c| c.extra.get("sparse")).is_some_and(|v| v == 1 || v == "1" || v == true);
+        let prealloc = config.and_then(|c| c.extra.get("preallocation")).and_then(Json::as_str);
+        let plugin = e.storage_type.clone().or_else(|| config.and_then(|c| c.storage_type.clone())).unwrap_or_default();
         let total = e.total.unwrap_or(0);
         let used = e.used.unwrap_or(0);
         StorageFacts {
-            plugin: e.storage_type.clone().unwrap_or_default(),
+            thin: crate::schema::pve::thin_provisioned(&plugin, sparse, prealloc),
+            plugin,
             content: e.content_types().into_iter().map(str::to_string).collect(),
             enabled: e.enabled.unwrap_or(true),
             active: e.active.unwrap_or(true),
@@ -158,9 +164,18 @@ impl Needs {
 /// check that needed it says so.
 pub async fn read(client: &PveClient, needs: &Needs) -> Facts {
     let mut f = Facts::default();
+    // The cluster's storage definitions say how each allocates (sparse, preallocation).
+    let config: HashMap<String, StorageEntry> = if needs.storage_nodes.is_empty() {
+        HashMap::new()
+    } else {
+        f.requests += 1;
+        client.storages().await.unwrap_or_default().into_iter().map(|e| (e.storage.clone(), e)).collect()
+    };
+    let config = &config;
     let storages = join_all(needs.storage_nodes.iter().map(|node| async move {
         let r = client.node_storages(node, None).await;
-        (node.clone(), r.map(|l| l.iter().map(|e| (e.storage.clone(), StorageFacts::of(e))).collect()))
+        let of = |e: &StorageEntry| (e.storage.clone(), StorageFacts::of(e, config.get(&e.storage)));
+        (node.clone(), r.map(|l| l.iter().map(of).collect()))
     }));
     let bridges = join_all(needs.bridge_nodes.iter().map(|node| async move {
         let path = format!("/nodes/{node}/network");
@@ -190,7 +205,7 @@ pub async fn read(client: &PveClient, needs: &Needs) -> Facts {
     let ha_status = client.get::<Vec<Json>>("/cluster/ha/status/current", &none);
     let (storages, bridges, templates, sources, permissions, ha, ha_status) =
         futures::join!(storages, bridges, templates, sources, permissions, ha, ha_status);
-    f.requests = storages.len() + bridges.len() + templates.len() + sources.len() + 2 + usize::from(needs.permissions);
+    f.requests += storages.len() + bridges.len() + templates.len() + sources.len() + 2 + usize::from(needs.permissions);
     f.storages = storages.into_iter().map(|(n, r)| (n, r.map_err(|e| e.to_string()))).collect();
     f.bridges = bridges.into_iter().map(|(n, r)| (n, r.map_err(|e| e.to_string()))).collect();
     f.templates = templates.into_iter().map(|(k, r)| (k, r.map_err(|e| e.to_string()))).collect();

@@ -120,8 +120,27 @@ impl PveClient {
     }
 
     async fn typed<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
-        let data = self.request(call).await?;
-        serde_json::from_value(data).map_err(|e| self.decode_error(call, 200, format!("unexpected shape of data: {e}")))
+        // One pass from the bytes to `T` (a 10,000-guest listing is large); anything unusual
+        // (an error status, no `data`) goes the general way, with its messages.
+        #[derive(serde::Deserialize)]
+        struct Envelope<T> {
+            data: T,
+        }
+        let decoded = self
+            .request_with(call, |resp| {
+                if (200..300).contains(&resp.status) {
+                    if let Ok(e) = serde_json::from_slice::<Envelope<T>>(&resp.body) {
+                        return Ok(Ok(e.data));
+                    }
+                }
+                self.decode(call, resp).map(Err)
+            })
+            .await?;
+        match decoded {
+            Ok(t) => Ok(t),
+            Err(data) => serde_json::from_value(data)
+                .map_err(|e| self.decode_error(call, 200, format!("unexpected shape of data: {e}"))),
+        }
     }
 
     /// A write whose `data` is a task id.
@@ -151,11 +170,16 @@ impl PveClient {
     }
 
     async fn request(&self, call: &Call<'_>) -> Result<Json> {
+        self.request_with(call, |resp| self.decode(call, resp)).await
+    }
+
+    /// Sends `call` (retrying what may be retried) and decodes the answer with `decode`.
+    async fn request_with<R>(&self, call: &Call<'_>, decode: impl Fn(HttpResponse) -> Result<R>) -> Result<R> {
         let policy = &self.inner.cfg.retry;
         let mut retries = 0;
         self.inner.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         loop {
-            match self.attempt(call).await {
+            match self.attempt(call, &decode).await {
                 Ok(v) => {
                     self.inner.budget.on_success();
                     return Ok(v);
@@ -178,7 +202,7 @@ impl PveClient {
 
     /// One try: take a slot of the node's limit, authenticate, send, decode. A 401 with a ticket
     /// means it expired early (server restart, clock): log in again once and resend.
-    async fn attempt(&self, call: &Call<'_>) -> Result<Json> {
+    async fn attempt<R>(&self, call: &Call<'_>, decode: &impl Fn(HttpResponse) -> Result<R>) -> Result<R> {
         let _permit = self.limit_for(call.path).acquire_owned().await;
         let started = Instant::now();
         let resp = self.send(call).await?;
@@ -187,9 +211,9 @@ impl PveClient {
         if resp.status == 401 && matches!(self.inner.cfg.credentials, Credentials::Password { .. }) {
             *self.inner.ticket.lock().await = None;
             let resp = self.send(call).await?;
-            return self.decode(call, resp);
+            return decode(resp);
         }
-        self.decode(call, resp)
+        decode(resp)
     }
 
     async fn send(&self, call: &Call<'_>) -> Result<HttpResponse> {
@@ -414,6 +438,16 @@ impl PveClient {
 
     /// A guest's config as PVE sends it (every key, untyped).
     pub async fn guest_config(&self, node: &str, kind: &GuestKind, vmid: u32) -> Result<IndexMap<String, Json>> {
+        self.get(&format!("{}/config", Self::guest_path(node, kind, vmid)), &Params::new()).await
+    }
+
+    /// The same config as a JSON object (what the codec reads), decoded in one pass.
+    pub async fn guest_config_object(
+        &self,
+        node: &str,
+        kind: &GuestKind,
+        vmid: u32,
+    ) -> Result<serde_json::Map<String, Json>> {
         self.get(&format!("{}/config", Self::guest_path(node, kind, vmid)), &Params::new()).await
     }
 

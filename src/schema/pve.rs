@@ -62,11 +62,17 @@ pub fn create_defaults(resource_type: &str) -> &'static [(&'static str, &'static
     }
 }
 
-/// Whether a storage plugin allocates space as it is written (LVM-thin, ZFS, Ceph, files that
-/// start sparse) rather than all at once (thick LVM, iSCSI LUNs): over-commit is normal on the
-/// first, and refused by the second when the space is not there.
-pub fn thin_provisioned(plugin: &str) -> bool {
-    !matches!(plugin, "lvm" | "iscsi" | "iscsidirect")
+/// Whether a storage allocates space as it is written (LVM-thin, Ceph RBD, a sparse ZFS pool,
+/// files that start sparse) rather than all at once (thick LVM, iSCSI LUNs, a ZFS pool without
+/// `sparse`, which reserves each volume's size, a directory with `preallocation=falloc|full`):
+/// over-commit is normal on the first, refused by the second when the space is not there.
+pub fn thin_provisioned(plugin: &str, sparse: bool, preallocation: Option<&str>) -> bool {
+    match plugin {
+        "lvm" | "iscsi" | "iscsidirect" => false,
+        "zfspool" => sparse,
+        "dir" | "nfs" | "cifs" | "glusterfs" | "btrfs" | "cephfs" => !matches!(preallocation, Some("falloc" | "full")),
+        _ => true,
+    }
 }
 
 /// The storage content a volume of this block needs (`images` for VM disks, `rootdir` for

@@ -148,6 +148,10 @@ pub enum Canon {
     VolumeFormat,
     /// OpenSSH public keys, one per line, URL-encoded by PVE (`ssh-ed25519%20AAAA...`).
     SshKeys,
+    /// A QEMU machine type: an unversioned `q35` or `pc` is met by a pinned version of the same
+    /// family (`pc-q35-11.0+pve0`), which PVE writes for Windows guests at creation; a pinned
+    /// version is compared exactly.
+    MachineType,
     /// PVE never sends it back (`cipassword` reads as `**********`; a container's `ostemplate`
     /// is not kept in its config): compared with what pmx recorded when it last wrote it (a
     /// keyed hash for a sensitive value).

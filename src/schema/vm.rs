@@ -167,6 +167,7 @@ fn attributes() -> Vec<Attribute> {
             .pve("bios"),
         string("machine", "Machine type: `pc` (i440fx), `q35`, or a pinned version such as `pc-q35-9.0`.")
             .pattern(r"^(pc|q35|pc-(i440fx-|q35-)?\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|virt(-\d+(\.\d+)+)?(\+pve\d+)?)$")
+            .canon(Canon::MachineType)
             .reboot()
             .pve("machine.type"),
         string("scsihw", "SCSI controller model. `virtio-scsi-single` gives each disk its own controller (needed for `iothread`).")

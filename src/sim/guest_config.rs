@@ -4,15 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::model::{now, size_string, Cluster, Guest, GuestKind, Volume};
 use super::params::parse_size;
 use crate::proxmox::propstring::PropertyString;
 
-/// Keys whose JSON value is a number (PVE's schema types them integer/boolean/number).
+/// Keys whose JSON value is a number: PVE's `check_type` numifies `integer` and `boolean`
+/// options; `number` ones (`cpulimit`, `migrate_downtime`) are only regex-checked, so JSON::XS
+/// sends the string they were written as.
 fn numeric_key(kind: GuestKind, key: &str) -> bool {
-    let common = matches!(key, "cores" | "cpuunits" | "onboot" | "template" | "protection" | "cpulimit");
+    let common = matches!(key, "cores" | "cpuunits" | "onboot" | "template" | "protection");
     common
         || match kind {
             GuestKind::Qemu => matches!(
@@ -32,7 +34,6 @@ fn numeric_key(kind: GuestKind, key: &str) -> bool {
                     | "keephugepages"
                     | "ciupgrade"
                     | "migrate_speed"
-                    | "migrate_downtime"
             ),
             GuestKind::Lxc => matches!(key, "memory" | "swap" | "unprivileged" | "console" | "tty" | "debug"),
         }
@@ -141,7 +142,13 @@ pub fn normalize_tags(raw: &str) -> String {
 pub fn pending_json(g: &Guest) -> Value {
     let keys: BTreeSet<&String> = g.config.keys().chain(g.pending.keys()).chain(g.pending_delete.iter()).collect();
     let mut rows = Vec::new();
+    // config_with_pending_array walks the loaded config hash, which holds the digest too.
+    let digest_row = json!({"key": "digest", "value": digest(g)});
+    let mut digest_row = Some(digest_row);
     for k in keys {
+        if k.as_str() > "digest" {
+            rows.extend(digest_row.take());
+        }
         let mut row = Map::new();
         row.insert("key".into(), Value::String(k.clone()));
         let shown = |v: &String| match k.as_str() {
@@ -160,6 +167,7 @@ pub fn pending_json(g: &Guest) -> Value {
         }
         rows.push(Value::Object(row));
     }
+    rows.extend(digest_row);
     Value::Array(rows)
 }
 
@@ -401,6 +409,10 @@ pub fn prepare(
         let err = |m: String| (key.clone(), m);
         let v = if key.as_str() == "tags" {
             normalize_tags(value)
+        } else if key.as_str() == "description" {
+            // Written as `#` comment lines; parse_vm_config / parse_pct_config strip the
+            // trailing whitespace (`s/\s+$//`) when the file is read back.
+            value.trim_end().to_string()
         } else if is_net_key(key) {
             normalise_net(kind, value, &mut *mac).map_err(err)?
         } else if is_disk_key(kind, key) {
@@ -440,6 +452,7 @@ pub fn prepare(
                     content: content.into(),
                     vmid: Some(vmid),
                     ctime: now(),
+                    written: None,
                 });
                 ps.set(disk_default_key(kind), volid);
                 ps.remove("import-from");
@@ -468,6 +481,7 @@ pub fn prepare(
                         content: content.into(),
                         vmid: Some(vmid),
                         ctime: now(),
+                        written: None,
                     });
                 } else if file.contains(':') {
                     // PVE asks the storage for the volume's size, which fails for a volume that

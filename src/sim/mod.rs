@@ -4,7 +4,8 @@
 //! dispatch and the conformance tests use), `params` (PVE-style parameter verification),
 //! `model` (the cluster: nodes, storages, guests, pools), `guest_config` (config normalisation,
 //! digest, pending changes), `tasks` (UPIDs, worker tasks, config locks), `handlers` (one file
-//! per API area), `server` (TLS, connections, auth, faults) and `wire` (PVE's response format).
+//! per API area), `state` (the shared state the handlers work on: cluster, tasks, locks, auth),
+//! `server` (TLS, connections, auth, faults) and `wire` (PVE's response format).
 
 mod access;
 mod auth;
@@ -17,6 +18,8 @@ mod params;
 mod routes;
 mod seed;
 mod server;
+mod state;
+mod storage;
 mod tasks;
 mod tls;
 mod update;
@@ -193,7 +196,7 @@ pub struct RunningSim {
     pub fingerprint: String,
     /// The self-signed certificate as PEM; empty over plain HTTP.
     pub ca_pem: String,
-    sim: Arc<server::Sim>,
+    sim: Arc<state::Sim>,
     shutdown: tokio::sync::watch::Sender<bool>,
     join: tokio::task::JoinHandle<()>,
 }

@@ -47,6 +47,26 @@ pub struct Cluster {
     /// Users, tokens, roles and ACLs (`user.cfg`).
     #[serde(default)]
     pub access: super::access::Access,
+    /// HA-managed guests (`ha/resources.cfg`), by service id (`vm:100`, `ct:200`).
+    #[serde(default)]
+    pub ha: BTreeMap<String, HaResource>,
+}
+
+/// One entry of `ha/resources.cfg`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HaResource {
+    /// Requested state: `started`, `stopped`, `enabled`, `disabled`, `ignored`.
+    pub state: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub max_restart: Option<u32>,
+    #[serde(default)]
+    pub max_relocate: Option<u32>,
+    #[serde(default)]
+    pub failback: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +80,9 @@ pub struct Node {
     pub bridges: Vec<String>,
     /// Unix time the node "booted", for uptime.
     pub boot_time: i64,
+    /// In HA maintenance mode (`ha-manager crm-command node-maintenance enable`).
+    #[serde(default)]
+    pub maintenance: bool,
     /// Volumes per storage id (node-local view; shared storages are listed on every node).
     pub volumes: BTreeMap<String, BTreeMap<String, Volume>>,
 }
@@ -82,6 +105,18 @@ pub struct StorageDef {
     /// Restricted to these nodes (None = all).
     #[serde(default)]
     pub nodes: Option<Vec<String>>,
+    /// `disable` in storage.cfg: listed, but nothing can be allocated on it.
+    #[serde(default)]
+    pub disable: bool,
+    /// zfspool `sparse`: volumes without a reservation (thin); pve-storage's default is off.
+    #[serde(default)]
+    pub sparse: bool,
+    /// Directory storages' `preallocation` (`off`, `metadata`, `falloc`, `full`).
+    #[serde(default)]
+    pub preallocation: Option<String>,
+    /// Bytes in use by data the simulator does not model (ISOs, backups, other files), per node.
+    #[serde(default)]
+    pub baseline_used: u64,
 }
 
 impl StorageDef {
@@ -109,6 +144,17 @@ pub struct Volume {
     pub content: String,
     pub vmid: Option<u32>,
     pub ctime: i64,
+    /// Bytes the volume takes on its storage: on a thin storage only what was written (a new
+    /// volume: 0), None = its whole size (thick storages, seeded disks).
+    #[serde(default)]
+    pub written: Option<u64>,
+}
+
+impl Volume {
+    /// The space it takes on its storage.
+    pub fn allocated(&self) -> u64 {
+        self.written.map_or(self.size, |w| w.min(self.size))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,13 +236,26 @@ pub struct Pool {
     pub storage: BTreeSet<String>,
 }
 
+/// The QEMU PVE 9.2 ships (pve-qemu-kvm 11.0): `creation-qemu` in new VMs' `meta`,
+/// `running-qemu`, and the version a Windows guest's machine type is pinned to.
+pub const QEMU_VERSION: &str = "11.0.0";
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 impl Cluster {
+    /// Bytes in use on a storage of a node: its baseline and what its volumes take (on thin
+    /// storages only what was written, so a thin storage can hold more than its size).
     pub fn storage_used(&self, node: &str, storage: &str) -> u64 {
-        self.nodes.get(node).and_then(|n| n.volumes.get(storage)).map(|v| v.values().map(|v| v.size).sum()).unwrap_or(0)
+        let baseline = self.storages.get(storage).map_or(0, |s| s.baseline_used);
+        let volumes: u64 = self
+            .nodes
+            .get(node)
+            .and_then(|n| n.volumes.get(storage))
+            .map(|v| v.values().map(Volume::allocated).sum())
+            .unwrap_or(0);
+        baseline.saturating_add(volumes)
     }
 
     /// Finds a volume by volid on `node`.
@@ -216,18 +275,28 @@ impl Cluster {
     }
 
     /// Records a volume; `check_capacity` = false lets seeding add thousands of volumes without
-    /// summing the storage each time (it checks the totals once at the end).
-    pub fn add_volume_checked(&mut self, node: &str, vol: Volume, check_capacity: bool) -> Result<(), String> {
+    /// summing the storage each time (it checks the totals once at the end). A thick storage
+    /// refuses a volume that does not fit, with its plugin's message; a thin one takes it and
+    /// counts only what is written (a new volume: nothing, a copy: what its source took).
+    pub fn add_volume_checked(&mut self, node: &str, mut vol: Volume, check_capacity: bool) -> Result<(), String> {
         let storage = vol.volid.split_once(':').map(|(s, _)| s.to_string()).unwrap_or_default();
         let def = self.storages.get(&storage).ok_or_else(|| format!("storage '{storage}' does not exist"))?;
-        let capacity = def.capacity;
-        let used = if check_capacity { self.storage_used(node, &storage) } else { 0 };
-        if check_capacity && used.saturating_add(vol.size) > capacity {
-            return Err(format!(
-                "not enough free space on storage '{storage}' on node '{node}': requested {}, available {}",
-                human_size(vol.size),
-                human_size(capacity.saturating_sub(used))
-            ));
+        if check_capacity {
+            super::storage::check_enabled(self, &storage, Some(node))?;
+            if def.is_thin() {
+                vol.written.get_or_insert(0);
+            } else {
+                vol.written = None;
+                let used = self.storage_used(node, &storage);
+                if used.saturating_add(vol.size) > def.capacity {
+                    return Err(super::storage::out_of_space(
+                        def,
+                        &vol.volid,
+                        vol.size,
+                        def.capacity.saturating_sub(used),
+                    ));
+                }
+            }
         }
         let n = self.nodes.get_mut(node).ok_or_else(|| format!("no such node '{node}'"))?;
         n.volumes.entry(storage).or_default().insert(vol.volid.clone(), vol);

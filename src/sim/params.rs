@@ -95,6 +95,7 @@ pub fn kind_of(name: &str, area: Area) -> Kind {
         (Area::Lxc, "hostname") => return Kind::All(&[Kind::Format(Format::DnsName), Kind::MaxLen(255)]),
         (Area::Qemu, "memory") => return Kind::QemuMemory,
         (Area::Resources, "type") => return Kind::Enum(&["vm", "storage", "node", "sdn"]),
+        (Area::Ha, "type") => return Kind::Enum(&["ct", "vm"]),
         (Area::Qemu, "agent") => return Kind::Props(&formats::AGENT),
         (Area::Qemu, "boot") => return Kind::Props(&formats::BOOT),
         (Area::Qemu, "cpu") => return Kind::Format(Format::VmCpu),
@@ -276,8 +277,9 @@ fn check_at(kind: Kind, path: &str, value: &str) -> Result<(), String> {
                 Err(_) => Err(format!("value does not match the regex pattern - got '{value}'")),
             }
         }
+        // qemu-server/pve-container resize_vm: `\+?\d+(\.\d+)?[KMGT]?` (upper-case units only).
         Kind::DiskSize => {
-            if parse_size(value).is_some() {
+            if formats::matches(r"\+?\d+(\.\d+)?[KMGT]?", value) {
                 Ok(())
             } else {
                 Err("value does not match the regex pattern".into())

@@ -102,6 +102,7 @@ pub fn permission(h: Handler) -> Permission {
     match h {
         H::AccessTicket => Permission::World,
         H::ClusterStatus => perm("/", &["Sys.Audit"]),
+        H::HaResources | H::HaStatus => perm("/", &["Sys.Audit"]),
         H::NodeStatus => perm("/nodes/{node}", &["Sys.Audit"]),
         H::NodeStorageStatus | H::StorageContent => {
             perm_any("/storage/{storage}", &["Datastore.Audit", "Datastore.AllocateSpace"])
@@ -130,6 +131,7 @@ pub enum Area {
     Lxc,
     Pool,
     Resources,
+    Ha,
     Other,
 }
 
@@ -153,6 +155,8 @@ pub enum Handler {
     ClusterNextid,
     ClusterTasks,
     ClusterStatus,
+    HaResources,
+    HaStatus,
     Nodes,
     NodeStatus,
     NodeStorage,
@@ -445,6 +449,8 @@ fn build() -> Vec<Route> {
         route("GET", "/cluster/nextid", &["vmid"], &[], Other, H::ClusterNextid),
         route("GET", "/cluster/tasks", &[], &[], Other, H::ClusterTasks),
         route("GET", "/cluster/status", &[], &[], Other, H::ClusterStatus),
+        route("GET", "/cluster/ha/resources", &["type"], &[], Ha, H::HaResources),
+        route("GET", "/cluster/ha/status/current", &[], &[], Other, H::HaStatus),
         route("GET", "/nodes", &[], &[], Other, H::Nodes),
         route("GET", "/nodes/{node}/status", &[], &[], Other, H::NodeStatus),
         route(

@@ -32,6 +32,31 @@ struct ClusterFile {
     roles: Vec<RoleSpec>,
     #[serde(default)]
     acl: Vec<AclSpec>,
+    #[serde(default)]
+    ha: Vec<HaSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HaSpec {
+    /// `vm:100`, `ct:200`, or a bare VMID.
+    sid: String,
+    #[serde(default = "default_ha_state")]
+    state: String,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    max_restart: Option<u32>,
+    #[serde(default)]
+    max_relocate: Option<u32>,
+    #[serde(default)]
+    failback: Option<bool>,
+}
+
+fn default_ha_state() -> String {
+    "started".into()
 }
 
 #[derive(Deserialize)]
@@ -122,6 +147,9 @@ struct NodeSpec {
     disk_gib: u64,
     #[serde(default = "default_bridges")]
     bridges: Vec<String>,
+    /// In HA maintenance mode.
+    #[serde(default)]
+    maintenance: bool,
 }
 
 fn default_cpus() -> u32 {
@@ -155,6 +183,15 @@ struct StorageSpec {
     thinpool: Option<String>,
     #[serde(default)]
     nodes: Option<Vec<String>>,
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    sparse: bool,
+    #[serde(default)]
+    preallocation: Option<String>,
+    /// Space taken by data outside the simulated volumes, per node.
+    #[serde(default)]
+    used_gib: u64,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +294,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         guests: BTreeMap::new(),
         pools: BTreeMap::new(),
         access: build_access(file.users, file.groups, file.roles, file.acl)?,
+        ha: BTreeMap::new(),
     };
     for n in file.nodes {
         if c.nodes.contains_key(&n.name) {
@@ -271,6 +309,7 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
                 disk: n.disk_gib * GIB,
                 bridges: n.bridges,
                 boot_time: boot,
+                maintenance: n.maintenance,
                 volumes: BTreeMap::new(),
             },
         );
@@ -288,6 +327,10 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
                 vgname: s.vgname,
                 thinpool: s.thinpool,
                 nodes: s.nodes,
+                disable: s.disable,
+                sparse: s.sparse,
+                preallocation: s.preallocation,
+                baseline_used: s.used_gib * GIB,
             },
         );
     }
@@ -309,8 +352,9 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
                 content: content.clone(),
                 vmid: None,
                 ctime: boot,
+                written: None,
             };
-            c.add_volume(&node, vol).map_err(|e| format!("template {:?}: {e}", t.volid))?;
+            c.add_volume_checked(&node, vol, false).map_err(|e| format!("template {:?}: {e}", t.volid))?;
         }
     }
     for p in file.pools {
@@ -350,12 +394,49 @@ pub fn build(text: &str, mac: &mut dyn FnMut() -> String) -> Result<Cluster, Str
         if g.kind == GuestKind::Qemu {
             guest.config.entry("smbios1".into()).or_insert_with(|| format!("uuid={}", pseudo_uuid(g.vmid, 1)));
             guest.config.entry("vmgenid".into()).or_insert_with(|| pseudo_uuid(g.vmid, 2));
-            guest.config.entry("meta".into()).or_insert_with(|| format!("creation-qemu=9.2.0,ctime={boot}"));
+            guest
+                .config
+                .entry("meta".into())
+                .or_insert_with(|| format!("creation-qemu={},ctime={boot}", super::model::QEMU_VERSION));
         }
         if g.template {
             make_template(&mut c, &mut guest);
         }
         c.guests.insert(g.vmid, guest);
+    }
+    for h in file.ha {
+        // A bare VMID stands for its guest (`vm:` or `ct:` by the guest's type).
+        let (ty, id) = match h.sid.split_once(':') {
+            Some((t, id)) => (t.to_string(), id.to_string()),
+            None => {
+                let kind = h.sid.parse::<u32>().ok().and_then(|v| c.guests.get(&v)).map(|g| g.kind);
+                (if kind == Some(GuestKind::Lxc) { "ct" } else { "vm" }.to_string(), h.sid.clone())
+            }
+        };
+        let vmid: u32 = id.parse().map_err(|_| format!("ha {:?}: expected vm:<vmid> or ct:<vmid>", h.sid))?;
+        let want = match ty.as_str() {
+            "vm" => GuestKind::Qemu,
+            "ct" => GuestKind::Lxc,
+            _ => return Err(format!("ha {:?}: the type must be vm or ct", h.sid)),
+        };
+        if c.guests.get(&vmid).map(|g| g.kind) != Some(want) {
+            return Err(format!("ha {:?}: no {} {vmid} in guests", h.sid, if ty == "vm" { "VM" } else { "CT" }));
+        }
+        if !["started", "stopped", "enabled", "disabled", "ignored"].contains(&h.state.as_str()) {
+            return Err(format!(
+                "ha {:?}: state {:?} is not one of started, stopped, enabled, disabled, ignored",
+                h.sid, h.state
+            ));
+        }
+        let res = super::model::HaResource {
+            state: h.state,
+            group: h.group,
+            comment: h.comment,
+            max_restart: h.max_restart,
+            max_relocate: h.max_relocate,
+            failback: h.failback,
+        };
+        c.ha.insert(format!("{ty}:{vmid}"), res);
     }
     for node in c.nodes.keys() {
         for s in c.storages.values() {

@@ -1,10 +1,10 @@
 //! The listening side: TCP (TCP_NODELAY), optional TLS, HTTP/1.1 keep-alive via hyper, the axum
-//! router, authentication, fault injection, parameter verification, and the state file.
+//! router, authentication, fault injection and parameter verification. The shared state the
+//! handlers work on is `state::Sim`.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -12,98 +12,14 @@ use axum::http::{header, Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tower::ServiceExt;
 
-use super::auth::{parse_token, Auth};
+use super::auth::parse_token;
 use super::faults::{Faults, RequestFault};
 use super::model::Cluster;
 use super::params::{self, Params};
 use super::routes::{self, Lookup};
-use super::tasks::{Locks, Tasks};
+use super::state::{load_cluster, Sim};
 use super::wire::{self, ApiError};
-use super::{handlers, seed, tls, RunningSim, SimError, SimOptions};
-
-/// The simulator's shared state.
-pub struct Sim {
-    pub opts: SimOptions,
-    state: RwLock<Cluster>,
-    pub tasks: Tasks,
-    pub locks: Locks,
-    pub auth: Auth,
-    pub faults: Faults,
-    /// Bumped on every change (caches key on it).
-    pub generation: AtomicU64,
-    /// The TLS certificate's fingerprint (empty over HTTP), shown as each node's `ssl_fingerprint`.
-    pub fingerprint: String,
-    /// Each node's workers (`--workers-per-node`); requests beyond them wait their turn.
-    workers: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,
-    /// The node clients connect to (requests not bound to a node run there).
-    local_node: String,
-}
-
-impl Sim {
-    pub fn read(&self) -> RwLockReadGuard<'_, Cluster> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Write access; the change counter moves and the state file is saved by the caller's `changed`.
-    pub fn write(&self) -> RwLockWriteGuard<'_, Cluster> {
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        self.state.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A generated MAC in Proxmox's `BC:24:11` range, from the seeded generator.
-    pub fn mac(&self) -> String {
-        let r = self.faults.random_u32();
-        format!("BC:24:11:{:02X}:{:02X}:{:02X}", (r >> 16) & 0xFF, (r >> 8) & 0xFF, r & 0xFF)
-    }
-
-    /// A UUID from the seeded generator.
-    pub fn uuid(&self) -> String {
-        let parts: [u32; 4] = std::array::from_fn(|_| self.faults.random_u32());
-        let n = (u128::from(parts[0]) << 96)
-            | (u128::from(parts[1]) << 64)
-            | (u128::from(parts[2]) << 32)
-            | u128::from(parts[3]);
-        uuid::Builder::from_random_bytes(n.to_be_bytes()).into_uuid().to_string()
-    }
-
-    /// Persists the cluster if a state file is configured.
-    pub fn save_state_file(&self) {
-        let Some(path) = &self.opts.state_file else { return };
-        let json = {
-            let c = self.read();
-            serde_json::to_vec_pretty(&*c)
-        };
-        match json {
-            Ok(bytes) => {
-                let tmp = path.with_extension("tmp");
-                if let Err(e) = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)) {
-                    tracing::warn!("cannot save the simulator state to {}: {e}", path.display());
-                }
-            }
-            Err(e) => tracing::warn!("cannot serialise the simulator state: {e}"),
-        }
-    }
-}
-
-fn load_cluster(opts: &SimOptions, sim_mac: &mut dyn FnMut() -> String) -> Result<Cluster, SimError> {
-    if let Some(path) = &opts.state_file {
-        if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| SimError::StateFile { path: path.clone(), message: e.to_string() })?;
-            return serde_json::from_str(&text)
-                .map_err(|e| SimError::StateFile { path: path.clone(), message: e.to_string() });
-        }
-    }
-    match &opts.cluster {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| SimError::Cluster { path: path.clone(), message: e.to_string() })?;
-            seed::build(&text, sim_mac).map_err(|message| SimError::Cluster { path: path.clone(), message })
-        }
-        None => seed::build(&seed::default_cluster_json(), sim_mac)
-            .map_err(|message| SimError::Cluster { path: "<built-in>".into(), message }),
-    }
-}
+use super::{handlers, tls, RunningSim, SimError, SimOptions};
 
 pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
     let (token_user, token_name, token_secret) = match &opts.token {
@@ -139,25 +55,7 @@ pub async fn start(opts: SimOptions) -> Result<RunningSim, SimError> {
     let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: opts.addr, source })?;
     let identity = if opts.tls { Some(tls::generate(&addr.ip().to_string())?) } else { None };
     let fingerprint = identity.as_ref().map(|i| i.fingerprint.clone()).unwrap_or_default();
-    let local_node = cluster.nodes.keys().next().cloned().unwrap_or_default();
-    let workers = match opts.workers_per_node {
-        Some(n) => {
-            cluster.nodes.keys().map(|node| (node.clone(), Arc::new(tokio::sync::Semaphore::new(n.max(1))))).collect()
-        }
-        None => Default::default(),
-    };
-    let sim = Arc::new(Sim {
-        fingerprint,
-        workers,
-        local_node,
-        state: RwLock::new(cluster),
-        tasks: Tasks::new(opts.seed),
-        locks: Locks::new(tokio::runtime::Handle::current()),
-        auth: Auth::new(password.clone(), opts.ticket_lifetime),
-        faults,
-        generation: AtomicU64::new(0),
-        opts,
-    });
+    let sim = Arc::new(Sim::new(opts, cluster, fingerprint, password.clone(), faults));
     sim.save_state_file();
     let host = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
@@ -309,7 +207,7 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response<Body> {
 /// workers): it waits for a free one, spends the request latency on it, then is answered.
 async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     let latency = sim.opts.request_latency;
-    if sim.workers.is_empty() {
+    if sim.workers().is_empty() {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
@@ -320,10 +218,10 @@ async fn respond(sim: &Arc<Sim>, req: Request) -> Response<Body> {
         .path()
         .strip_prefix("/api2/json/nodes/")
         .and_then(|rest| rest.split('/').next())
-        .filter(|n| sim.workers.contains_key(*n))
-        .unwrap_or(&sim.local_node)
+        .filter(|n| sim.workers().contains_key(*n))
+        .unwrap_or(sim.local_node())
         .to_string();
-    let _worker = match sim.workers.get(&node) {
+    let _worker = match sim.workers().get(&node) {
         Some(pool) => pool.clone().acquire_owned().await.ok(),
         None => None,
     };

@@ -346,3 +346,49 @@ fn state_runs_shows_each_applys_metrics() {
     let table = stdout(&h.expect(&["state", "runs"], 0));
     assert!(table.contains("apply") && table.contains("api_calls="), "{table}");
 }
+
+/// `create_before_destroy`: a replacement is built first and the old guest removed after, so a
+/// service has a guest at every moment; without it the old one goes first.
+#[test]
+fn create_before_destroy_builds_the_replacement_first() {
+    let config = |vmid: u32, cbd: bool| {
+        let lifecycle = if cbd { "\n  lifecycle {\n    create_before_destroy = true\n  }\n" } else { "" };
+        format!(
+            "provider \"proxmox\" {{}}\n\nresource \"vm\" \"web\" {{\n  node    = \"pve1\"\n  name    = \"web\"\n  vmid    = {vmid}\n  started = false\n\n  cpu {{\n    cores = 1\n  }}\n{lifecycle}}}\n"
+        )
+    };
+    for cbd in [true, false] {
+        let h = applied(&config(300, cbd));
+        h.write("main.pmx", &config(301, cbd));
+        let plan = h.plan_json(&[]);
+        let web = change(&plan, "vm.web");
+        let expected = if cbd { ["create", "delete"] } else { ["delete", "create"] };
+        assert_eq!(web["change"]["actions"], serde_json::json!(expected), "{web:#}");
+        let human = stdout(&h.pmx(&["plan"]));
+        assert!(human.contains(if cbd { "+/- resource" } else { "-/+ resource" }), "{human}");
+        h.expect(&["apply", "--auto-approve"], 0);
+        h.expect(&["plan", "--detailed-exitcode"], 0);
+        // The order, from the node's task list: 301's creation against 300's destruction.
+        let c = h.client();
+        let tasks: Vec<serde_json::Value> =
+            h.runtime.block_on(c.get("/nodes/pve1/tasks", &Params::new().set("limit", 500))).unwrap();
+        let started = |ty: &str, id: &str| {
+            tasks
+                .iter()
+                .filter(|t| t["type"] == ty && t["id"] == id)
+                .map(|t| t["upid"].as_str().unwrap_or("").to_string())
+                .next()
+                .unwrap_or_else(|| panic!("no {ty} task for {id}: {tasks:#?}"))
+        };
+        // The task list is newest first, as PVE's.
+        let position = |upid: &str| tasks.iter().position(|t| t["upid"] == upid).unwrap();
+        let created = position(&started("qmcreate", "301"));
+        let destroyed = position(&started("qmdestroy", "300"));
+        if cbd {
+            assert!(created > destroyed, "the replacement is created before the old guest is destroyed: {tasks:#?}");
+        } else {
+            assert!(created < destroyed, "without create_before_destroy the old guest goes first: {tasks:#?}");
+        }
+        assert_eq!(h.guests_named("web"), 1);
+    }
+}

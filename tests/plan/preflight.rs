@@ -16,13 +16,16 @@ fn cluster_file(dir: &std::path::Path) -> PathBuf {
         "name": "preflight",
         "nodes": [
             {"name": "pve1", "cpus": 4, "memory_gib": 8, "bridges": ["vmbr0", "vmbr1"]},
-            {"name": "pve2", "cpus": 4, "memory_gib": 8, "bridges": ["vmbr0"]}
+            {"name": "pve2", "cpus": 4, "memory_gib": 8, "bridges": ["vmbr0"]},
+            {"name": "pve3", "cpus": 4, "memory_gib": 8, "bridges": ["vmbr0"], "maintenance": true}
         ],
         "storages": [
             {"id": "local", "type": "dir", "path": "/var/lib/vz", "content": ["iso", "vztmpl", "backup"], "capacity_gib": 100},
             {"id": "local-lvm", "type": "lvmthin", "vgname": "pve", "thinpool": "data", "content": ["images", "rootdir"], "capacity_gib": 100},
-            {"id": "san", "type": "lvm", "vgname": "san", "content": ["images", "rootdir"], "capacity_gib": 10, "nodes": ["pve1"]}
+            {"id": "san", "type": "lvm", "vgname": "san", "content": ["images", "rootdir"], "capacity_gib": 10, "nodes": ["pve1"]},
+            {"id": "old", "type": "dir", "path": "/mnt/old", "content": ["images"], "capacity_gib": 100, "disable": true}
         ],
+        "ha": [{"sid": "vm:100", "state": "started"}],
         "templates": [{"volid": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "size_mib": 126}],
         "guests": [
             {"vmid": 9000, "type": "qemu", "node": "pve1", "template": true, "config": {
@@ -301,4 +304,88 @@ fn findings_are_in_the_markdown_view_and_apply_checks_again() {
     h.write("main.pmx", &with_ignore(&vm("  node = \"pve1\"\n"), "capactiy"));
     let out = h.expect(&["validate"], 1);
     assert!(flat(&stderr(&out)).contains("did you mean \"capacity\""), "{}", stderr(&out));
+}
+
+#[test]
+fn more_vcpus_than_the_node_has() {
+    run(case(
+        "cpu",
+        vm("  node = \"pve1\"\n\n  cpu {\n    cores   = 4\n    sockets = 2\n  }\n"),
+        8,
+        "MAX 4 vcpus allowed per VM on this node",
+        vm("  node = \"pve1\"\n\n  cpu {\n    cores   = 2\n    sockets = 2\n  }\n"),
+    ));
+}
+
+#[test]
+fn more_memory_than_the_node_has() {
+    run(case(
+        "memory",
+        vm("  node = \"pve1\"\n\n  memory {\n    size = 10240\n  }\n"),
+        8,
+        "Cannot allocate memory",
+        vm("  node = \"pve1\"\n\n  memory {\n    size = 2048\n  }\n"),
+    ));
+}
+
+#[test]
+fn a_disk_on_a_disabled_storage() {
+    run(case(
+        "storage",
+        vm("  node = \"pve1\"\n  started = false\n\n  disk \"scsi0\" {\n    storage = \"old\"\n    size    = \"4G\"\n  }\n"),
+        9,
+        "storage 'old' is disabled",
+        vm("  node = \"pve1\"\n  started = false\n\n  disk \"scsi0\" {\n    storage = \"local-lvm\"\n    size    = \"4G\"\n  }\n"),
+    ));
+}
+
+#[test]
+fn a_linked_clone_onto_another_node_from_local_storage() {
+    // pmx makes a clone Proxmox refuses across nodes on the template's node and migrates it;
+    // a linked clone cannot leave its base, so the migration is refused.
+    let linked = |node: &str| {
+        vm(&format!(
+            "  node = \"{node}\"\n  started = false\n\n  clone {{\n    source = 9000\n    full   = false\n  }}\n"
+        ))
+    };
+    run(case("clone", linked("pve2"), 5, "can't migrate", linked("pve1")));
+}
+
+#[test]
+fn a_linked_clone_that_names_a_storage() {
+    let clone = |storage: &str| {
+        vm(&format!(
+            "  node = \"pve1\"\n  started = false\n\n  clone {{\n    source  = 9000\n    full    = false\n{storage}  }}\n"
+        ))
+    };
+    run(case(
+        "clone",
+        clone("    storage = \"local-lvm\"\n"),
+        11,
+        "parameter 'storage' not allowed for linked clones",
+        clone(""),
+    ));
+}
+
+#[test]
+fn a_node_in_maintenance_and_a_guest_under_ha_are_warnings() {
+    let (h, _seed) = harness();
+    h.write(
+        "main.pmx",
+        &format!(
+            "{}\nimport {{\n  to = vm.plain\n  id = \"pve1/qemu/100\"\n}}\n\nresource \"vm\" \"plain\" {{\n  node    = \"pve1\"\n  name    = \"plain\"\n  started = false\n  description = \"now managed\"\n}}\n",
+            vm("  node = \"pve3\"\n  started = false\n")
+        ),
+    );
+    let out = h.pmx(&["plan", "--json", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "warnings do not block: {}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = findings(&plan);
+    let has = |check: &str, address: &str| {
+        f.iter().any(|x| x["check"] == check && x["address"] == address && x["severity"] == "warning")
+    };
+    assert!(has("node", "vm.x"), "pve3 is in maintenance: {f:#?}");
+    assert!(has("ha", "vm.plain"), "vm:100 is HA-managed: {f:#?}");
+    // ...and they do not stop the apply.
+    h.expect(&["apply", "--auto-approve"], 0);
 }

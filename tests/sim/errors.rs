@@ -129,9 +129,16 @@ async fn exit_statuses_are_whole_and_migration_aborts_plainly() {
     assert_eq!(st["exitstatus"], "migration aborted");
     let r = api.call(Method::GET, &format!("/nodes/pve1/tasks/{}/log", upid.as_str().unwrap()), &[]).await;
     let lines: Vec<&str> = r.body["data"].as_array().unwrap().iter().map(|l| l["t"].as_str().unwrap()).collect();
+    // QemuMigrate::scan_local_volumes: the disk's problem is a warning, the abort says "check log".
     assert!(
         lines.iter().any(|l| l.ends_with(
-            "ERROR: migration aborted (duration 00:00:00): can't live migrate attached local disks without with-local-disks option"
+            "WARN: can't migrate local disk 'local-lvm:vm-100-disk-0': can't live migrate attached local disks without with-local-disks option"
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.ends_with(
+            "ERROR: migration aborted (duration 00:00:00): Problem found while scanning volumes - can't migrate VM - check log"
         )),
         "{lines:?}"
     );

@@ -487,7 +487,10 @@ async fn tokens_are_not_root_and_secrets_and_tags_read_back_as_pve_writes_them()
     let mut privileged = nesting_only.clone();
     privileged.push(("unprivileged", "0"));
     let r = api.call(Method::POST, "/nodes/pve1/lxc", &privileged).await;
-    assert_eq!(r.body["message"], "changing feature flags for privileged container is only allowed for root@pam\n");
+    assert_eq!(
+        r.body["message"],
+        "Permission check failed (changing feature flags for privileged container is only allowed for root@pam)\n"
+    );
     api.run_ok(Method::POST, "/nodes/pve1/lxc", &nesting_only).await;
     let r = api.call(Method::PUT, "/nodes/pve1/qemu/100/config", &[("sshkeys", "not%20a%20key")]).await;
     assert_eq!(r.body["message"], "SSH public key validation error\n");

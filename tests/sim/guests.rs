@@ -209,7 +209,8 @@ async fn disks_are_allocated_replaced_and_capacity_is_enforced() {
         &cluster,
         json!({
             "nodes": [{"name": "n1"}],
-            "storages": [{"id": "small", "type": "lvmthin", "content": ["images", "rootdir"], "capacity_gib": 10}],
+            // A thick LVM storage: a volume takes its whole size when allocated.
+            "storages": [{"id": "small", "type": "lvm", "vgname": "small", "content": ["images", "rootdir"], "capacity_gib": 10}],
         })
         .to_string(),
     )
@@ -225,16 +226,29 @@ async fn disks_are_allocated_replaced_and_capacity_is_enforced() {
     // Named in config-key order, as qemu-server allocates them: efidisk0 before scsi0.
     assert_eq!(cfg["efidisk0"], "small:vm-100-disk-0,efitype=4m,size=4M");
     assert_eq!(cfg["scsi0"], "small:vm-100-disk-1,size=6G");
-    let r = api.call(Method::POST, "/nodes/n1/qemu", &[("vmid", "101"), ("scsi0", "small:6")]).await;
-    assert_eq!(r.status, 500);
-    assert!(r.body["message"].as_str().unwrap().contains("not enough free space on storage 'small'"), "{}", r.body);
+    // qemu-server allocates inside the create worker: a full thick storage fails the task with
+    // LVMPlugin's lvcreate error (4 MiB extents: 4 GiB - 4 MiB free, 6 GiB asked).
+    let st = api.wait(&api.ok(Method::POST, "/nodes/n1/qemu", &[("vmid", "101"), ("scsi0", "small:6")]).await).await;
+    assert_eq!(
+        st["exitstatus"],
+        "unable to create VM 101 - lvcreate 'small/vm-101-disk-0' error:   Volume group \"small\" has insufficient free space (1023 extents): 1536 required."
+    );
     assert!(api.call(Method::GET, "/nodes/n1/qemu/101/config", &[]).await.status == 500, "nothing was created");
-    let r = api.call(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "+8G")]).await;
-    assert_eq!(r.status, 500, "{}", r.body);
+    // resize_vm: the growth fails inside the worker (lvextend), as does a shrink.
+    let st =
+        api.wait(&api.ok(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "+8G")]).await).await;
+    assert!(
+        st["exitstatus"]
+            .as_str()
+            .unwrap()
+            .starts_with("error resizing volume '/dev/small/vm-100-disk-1': Insufficient free space"),
+        "{st}"
+    );
     api.run_ok(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "+2G")]).await;
     assert_eq!(api.get("/nodes/n1/qemu/100/config").await["scsi0"], "small:vm-100-disk-1,size=8G");
-    let r = api.call(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "4G")]).await;
-    assert_eq!(r.status, 500, "no shrinking");
+    let st =
+        api.wait(&api.ok(Method::PUT, "/nodes/n1/qemu/100/resize", &[("disk", "scsi0"), ("size", "4G")]).await).await;
+    assert_eq!(st["exitstatus"], "shrinking disks is not supported");
     // Replacing a disk keeps the old volume as unused0; deleting unused0 frees it.
     api.ok(Method::PUT, "/nodes/n1/qemu/100/config", &[("scsi0", "small:1")]).await;
     let cfg = api.get("/nodes/n1/qemu/100/config").await;
@@ -258,7 +272,8 @@ async fn disks_and_volumes_move_between_storages() {
             "nodes": [{"name": "n1"}],
             "storages": [
                 {"id": "fast", "type": "lvmthin", "content": ["images", "rootdir"], "capacity_gib": 100},
-                {"id": "slow", "type": "dir", "path": "/mnt/slow", "content": ["images", "rootdir"], "capacity_gib": 9},
+                {"id": "slow", "type": "dir", "path": "/mnt/slow", "content": ["images", "rootdir"], "capacity_gib": 9,
+                 "preallocation": "full"},
                 {"id": "isos", "type": "dir", "path": "/mnt/iso", "content": ["iso", "vztmpl"], "capacity_gib": 100},
             ],
             "templates": [{"volid": "isos:vztmpl/x.tar.zst"}],
@@ -290,8 +305,11 @@ async fn disks_and_volumes_move_between_storages() {
     assert!(r.body["message"].as_str().unwrap().contains("file changed by other user"), "{}", r.body);
     let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi0"), ("storage", "slow")]).await;
     assert_eq!(r.body["message"], "you can't move to the same storage with same format\n");
-    let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi1"), ("storage", "slow")]).await;
-    assert!(r.body["message"].as_str().unwrap().contains("not enough free space on storage 'slow'"), "{}", r.body);
+    // A fully preallocated directory storage is thick: the copy that does not fit fails the task.
+    let st = api
+        .wait(&api.ok(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi1"), ("storage", "slow")]).await)
+        .await;
+    assert!(st["exitstatus"].as_str().unwrap().contains("No space left on device"), "{st}");
     let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi1"), ("storage", "isos")]).await;
     assert!(r.body["message"].as_str().unwrap().contains("does not support content-type 'images'"), "{}", r.body);
     let r = api.call(Method::POST, "/nodes/n1/qemu/100/move_disk", &[("disk", "scsi9"), ("storage", "slow")]).await;

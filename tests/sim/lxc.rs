@@ -69,3 +69,48 @@ async fn required_and_read_only_options() {
     assert_eq!(api.get(path).await["cores"], 2);
     api.sim.shutdown().await;
 }
+
+/// pve-container `check_ct_modify_config_perm`, `features`: for an API token (never root@pam),
+/// the flags that change are compared with the current ones; only `nesting` may change (a
+/// `raise_perm_exc`, 403 "Permission check failed (...)", for any other), and on a new
+/// container or a delete every flag counts, so `nesting=0` alone is not "nesting only".
+#[tokio::test]
+async fn tokens_may_change_only_nesting() {
+    let api = api().await;
+    let base = [("vmid", "200"), ("ostemplate", TEMPLATE), ("rootfs", "local-lvm:2")];
+    let except = "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)\n";
+    let r = api.call(Method::POST, "/nodes/pve1/lxc", &[&base[..], &[("features", "nesting=0")]].concat()).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (403, Some(except)));
+    api.run_ok(Method::POST, "/nodes/pve1/lxc", &[&base[..], &[("features", "nesting=1")]].concat()).await;
+    let r = api.call(Method::PUT, "/nodes/pve1/lxc/200/config", &[("features", "nesting=1,keyctl=1")]).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (403, Some(except)));
+    api.ok(Method::PUT, "/nodes/pve1/lxc/200/config", &[("features", "nesting=0")]).await;
+    // root@pam (a ticket) sets keyctl; the token may then flip nesting beside it, not drop it.
+    let login: Value = api
+        .http
+        .post(format!("{}/api2/json/access/ticket", api.sim.base_url))
+        .form(&[("username", "root@pam"), ("password", api.sim.password.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = api
+        .http
+        .put(format!("{}/api2/json/nodes/pve1/lxc/200/config", api.sim.base_url))
+        .header("Cookie", format!("PVEAuthCookie={}", login["data"]["ticket"].as_str().unwrap()))
+        .header("CSRFPreventionToken", login["data"]["CSRFPreventionToken"].as_str().unwrap())
+        .form(&[("features", "keyctl=1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    api.ok(Method::PUT, "/nodes/pve1/lxc/200/config", &[("features", "keyctl=1,nesting=1")]).await;
+    assert_eq!(api.get("/nodes/pve1/lxc/200/config").await["features"], "keyctl=1,nesting=1");
+    let r = api.call(Method::PUT, "/nodes/pve1/lxc/200/config", &[("features", "nesting=1")]).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (403, Some(except)));
+    let r = api.call(Method::PUT, "/nodes/pve1/lxc/200/config", &[("delete", "features")]).await;
+    assert_eq!((r.status.as_u16(), r.body["message"].as_str()), (403, Some(except)));
+    api.sim.shutdown().await;
+}

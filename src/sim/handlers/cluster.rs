@@ -100,8 +100,17 @@ pub fn node_status(ctx: &Ctx) -> ApiResult {
     }))
 }
 
+/// A storage as pve-storage's `storage_info` reports it on a node: total, used (on a thin
+/// storage only what its volumes hold) and avail; a disabled storage is listed inactive, with
+/// no figures.
 fn storage_row(c: &super::super::model::Cluster, node: &str, s: &super::super::model::StorageDef) -> Value {
-    let used = c.storage_used(node, &s.id);
+    if s.disable {
+        return json!({
+            "storage": s.id, "type": s.plugintype, "content": s.content.join(","), "active": 0, "enabled": 0,
+            "shared": u8::from(s.shared), "total": 0, "used": 0, "avail": 0,
+        });
+    }
+    let used = c.storage_used(node, &s.id).min(s.capacity);
     let fraction = if s.capacity == 0 { 0.0 } else { used as f64 / s.capacity as f64 };
     json!({
         "storage": s.id,
@@ -128,6 +137,7 @@ pub fn node_storage(ctx: &Ctx) -> ApiResult {
         .filter(|s| ctx.param("storage").is_none_or(|id| id == s.id))
         .filter(|s| ctx.has(&c, &format!("/storage/{}", s.id), &["Datastore.Audit", "Datastore.AllocateSpace"], true))
         .filter(|s| content.as_ref().is_none_or(|want| want.iter().any(|w| s.supports(w))))
+        .filter(|s| ctx.flag("enabled") != Some(true) || !s.disable)
         .map(|s| storage_row(&c, node, s))
         .collect();
     Ok(Value::Array(rows))

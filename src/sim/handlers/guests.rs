@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::super::guest_config::{self, config_json, guest_volumes, pending_json};
-use super::super::model::{now, Guest, GuestKind, PowerState};
+use super::super::model::{now, Guest, GuestKind, PowerState, QEMU_VERSION};
 use super::super::routes::StatusAction;
-use super::super::server::Sim;
+use super::super::state::Sim;
 use super::super::update;
 use super::super::wire::{ApiError, ApiResult};
 use super::resources::{guest_resource, maxdisk};
@@ -105,11 +105,36 @@ fn lxc_ostype(template: &str) -> &'static str {
     "unmanaged"
 }
 
+/// qemu-server's `check_and_pin_machine_string` / `windows_get_pinned_machine_version`: an
+/// unversioned machine type (none, `pc`, `q35`) becomes the installed QEMU's version
+/// (`pc-i440fx-11.0`, `pc-q35-11.0`), its other properties kept; None when already pinned.
+fn pin_windows_machine(machine: &str) -> Option<String> {
+    let mut mtype = "";
+    let mut props: Vec<&str> = Vec::new();
+    for part in machine.split(',').filter(|p| !p.is_empty()) {
+        if let Some(t) = part.strip_prefix("type=") {
+            mtype = t;
+        } else if !part.contains('=') {
+            mtype = part;
+        } else {
+            props.push(part);
+        }
+    }
+    let version = QEMU_VERSION.split('.').take(2).collect::<Vec<_>>().join(".");
+    let pinned = match mtype {
+        "" | "pc" => format!("pc-i440fx-{version}"),
+        "q35" => format!("pc-q35-{version}"),
+        _ => return None,
+    };
+    props.sort_unstable();
+    Some(std::iter::once(pinned.as_str()).chain(props).collect::<Vec<_>>().join(","))
+}
+
 pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let node = ctx.node()?.to_string();
     let vmid = ctx.vmid();
     let sim = &ctx.sim;
-    super::privileges::check_guest_write(ctx, kind, &ctx.params, None)?;
+    super::privileges::check_guest_write(ctx, kind, &ctx.params)?;
     let mut updates: BTreeMap<String, String> = ctx
         .params
         .iter()
@@ -131,6 +156,7 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         )));
     }
     let mut warnings = Vec::new();
+    let mut pin_log: Option<String> = None;
     if kind == GuestKind::Lxc {
         let tmpl = ctx.param("ostemplate").unwrap_or("");
         if c.volume(&node, tmpl).is_none() {
@@ -188,19 +214,43 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         if updates.get("vmgenid").is_none_or(|v| v == "1") {
             updates.insert("vmgenid".into(), sim.uuid());
         }
-        updates.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
+        updates.insert("meta".into(), format!("creation-qemu={QEMU_VERSION},ctime={}", now()));
+        // check_and_pin_machine_string: a Windows guest's machine type is pinned on create to
+        // the installed QEMU's major.minor ("they get confused too easily").
+        let windows = updates.get("ostype").is_some_and(|o| o.starts_with('w'));
+        if windows {
+            if let Some(pinned) = pin_windows_machine(updates.get("machine").map(String::as_str).unwrap_or("")) {
+                pin_log = Some(format!(
+                    "pinning machine type to '{}' for Windows guest OS",
+                    pinned.split(',').next().unwrap_or_default()
+                ));
+                updates.insert("machine".into(), pinned);
+            }
+        }
     }
     let mut mac = || sim.mac();
     let prepared =
         guest_config::prepare(&c, kind, &node, vmid, &updates, &mut mac, guest_config::PrepareOptions::default())
             .map_err(|(k, m)| ApiError::param(&k, m))?;
+    // pve-container's create_vm activates each storage before forking (a disabled one is
+    // refused at once); qemu-server allocates inside the worker, so there a full or disabled
+    // storage fails the task.
+    if kind == GuestKind::Lxc {
+        for vol in &prepared.new_volumes {
+            let sid = vol.volid.split_once(':').map_or("", |(s, _)| s);
+            super::super::storage::check_enabled(&c, sid, Some(&node)).map_err(ApiError::server)?;
+        }
+    }
     let mut added: Vec<String> = Vec::new();
     for vol in &prepared.new_volumes {
         if let Err(m) = c.add_volume(&node, vol.clone()) {
             for v in &added {
                 c.remove_volume(&node, v);
             }
-            return Err(ApiError::server(format!("unable to create {} {vmid} - {m}", who(kind))));
+            drop(c);
+            let task_kind = if kind == GuestKind::Qemu { "qmcreate" } else { "vzcreate" };
+            let message = format!("unable to create {} {vmid} - {m}", who(kind));
+            return Ok(json!(super::failing_task(ctx, node, task_kind, kind, vmid, message)));
         }
         added.push(vol.volid.clone());
     }
@@ -228,9 +278,13 @@ pub fn create(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     );
     drop(c);
     let start = ctx.flag("start").unwrap_or(false);
-    let logs: Vec<String> = added
-        .iter()
-        .map(|v| format!("  Logical volume \"{}\" created.", v.split_once(':').map_or(v.as_str(), |x| x.1)))
+    let logs: Vec<String> = pin_log
+        .into_iter()
+        .chain(
+            added
+                .iter()
+                .map(|v| format!("  Logical volume \"{}\" created.", v.split_once(':').map_or(v.as_str(), |x| x.1))),
+        )
         .collect();
     let warn_count = warnings.len();
     let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
@@ -314,7 +368,7 @@ fn early_update_checks(ctx: &Ctx, kind: GuestKind, node: &str, vmid: u32) -> Res
     let c = ctx.sim.read();
     let g = find_guest(&c, node, kind, vmid)?;
     update::check_request(kind, &ctx.params, super::privileges::is_root(ctx))?;
-    super::privileges::check_guest_write(ctx, kind, &ctx.params, Some(g))?;
+    super::privileges::check_guest_write(ctx, kind, &ctx.params)?;
     match kind {
         GuestKind::Qemu => super::privileges::check_qemu_perms(ctx, &c, vmid, &ctx.params, false)?,
         GuestKind::Lxc => super::privileges::check_lxc_perms(ctx, &c, vmid, &ctx.params, false)?,
@@ -390,7 +444,7 @@ pub fn status_current(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                 v["pid"] = json!(10_000 + g.vmid);
                 let q35 = g.config.get("machine").is_some_and(|m| m.contains("q35"));
                 v["running-machine"] = json!(if q35 { "pc-q35-9.2+pve1" } else { "pc-i440fx-9.2+pve1" });
-                v["running-qemu"] = json!("9.2.0");
+                v["running-qemu"] = json!(QEMU_VERSION);
             }
         }
         GuestKind::Lxc => {
@@ -432,6 +486,23 @@ fn action_task_kind(kind: GuestKind, a: StatusAction) -> &'static str {
 /// log, `start failed: QEMU exited with code 1` as the status.
 fn start_check(sim: &Sim, g: &Guest, upid: &str) -> Result<(), String> {
     let c = sim.read();
+    // The start applies what is pending first, so the checks see the pending values.
+    let mut effective = g.clone();
+    effective.config.extend(g.pending.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(n) = c.nodes.get(&g.node) {
+        if g.kind == GuestKind::Qemu {
+            // config_to_command: sockets * cores against the host's CPUs.
+            let maxcpus = effective.cpus();
+            if u64::from(n.cpus) < maxcpus {
+                return Err(format!("MAX {} vcpus allowed per VM on this node", n.cpus));
+            }
+            // QEMU cannot map guest RAM beyond what the host has.
+            if effective.maxmem() > n.memory {
+                sim.tasks.log(upid, "kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory".to_string());
+                return Err("start failed: QEMU exited with code 1".to_string());
+            }
+        }
+    }
     let bridges = c.nodes.get(&g.node).map(|n| n.bridges.clone()).unwrap_or_default();
     let mut keys: Vec<(&String, &String)> = g.config.iter().chain(g.pending.iter()).collect();
     keys.sort_by_key(|(k, _)| (k.len(), k.to_string()));

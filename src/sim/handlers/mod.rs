@@ -4,9 +4,12 @@
 pub mod access;
 mod cluster;
 mod guests;
+mod ha;
+mod migrate;
 mod ops;
 mod pools;
 mod privileges;
+mod resize;
 mod resources;
 mod tasks_api;
 
@@ -18,7 +21,7 @@ use serde_json::Value;
 use super::model::{Cluster, Guest, GuestKind};
 use super::params::Params;
 use super::routes::Handler;
-use super::server::Sim;
+use super::state::Sim;
 use super::tasks::{lock_timeout_message, LockGuard, Starter};
 use super::wire::{ApiError, ApiResult};
 
@@ -187,6 +190,20 @@ pub fn spawn_task(ctx: &Ctx, plan: TaskPlan) -> String {
     upid
 }
 
+/// A task that fails with `message`: for what PVE finds only inside the worker (a storage
+/// that is full or disabled when the disks are allocated).
+pub fn failing_task(
+    ctx: &Ctx,
+    node: String,
+    task_kind: &'static str,
+    kind: GuestKind,
+    vmid: u32,
+    message: String,
+) -> String {
+    let work: Work = Box::new(move |_: &Sim, _: &str| Err(message));
+    spawn_task(ctx, TaskPlan::on_guest(node, task_kind, kind, vmid, work))
+}
+
 /// Takes a guest's config lock for a synchronous write (PVE's `lock_config`).
 pub async fn lock_sync(ctx: &Ctx, kind: GuestKind, vmid: u32) -> Result<LockGuard, ApiError> {
     if ctx.sim.faults.lock_contended() {
@@ -223,6 +240,8 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::ClusterNextid => json(cluster::nextid(ctx)),
         H::ClusterTasks => json(tasks_api::cluster_tasks(ctx)),
         H::ClusterStatus => json(cluster::cluster_status(ctx)),
+        H::HaResources => json(ha::resources(ctx)),
+        H::HaStatus => json(ha::status_current(ctx)),
         H::Nodes => json(cluster::nodes(ctx)),
         H::NodeStatus => json(cluster::node_status(ctx)),
         H::NodeStorage => json(cluster::node_storage(ctx)),
@@ -245,9 +264,9 @@ pub async fn dispatch(h: Handler, ctx: &Ctx) -> Result<Reply, ApiError> {
         H::Delete(k) => json(guests::delete(ctx, k)),
         H::Clone(k) => json(ops::clone(ctx, k)),
         H::Template(k) => json(ops::template(ctx, k).await),
-        H::Resize(k) => json(ops::resize(ctx, k)),
+        H::Resize(k) => json(resize::resize(ctx, k)),
         H::MoveDisk(k) => json(ops::move_disk(ctx, k)),
-        H::Migrate(k) => json(ops::migrate(ctx, k)),
+        H::Migrate(k) => json(migrate::migrate(ctx, k)),
         H::PoolsList => json(pools::list(ctx)),
         H::PoolsCreate => json(pools::create(ctx)),
         H::PoolsUpdate => json(pools::update(ctx, None)),

@@ -6,9 +6,8 @@ use serde_json::{json, Value};
 
 use super::super::guest_config::{self, disk_size, disk_volid, is_disk_key, next_unused_key, with_size, with_volume};
 use super::super::model::{now, Guest, GuestKind, PowerState, Volume};
-use super::super::params::parse_size;
 use super::super::seed::make_template;
-use super::super::server::Sim;
+use super::super::state::Sim;
 use super::super::wire::{ApiError, ApiResult};
 use super::guests::remove_guest;
 use super::{find_guest, lock_sync, spawn_task, Ctx, TaskPlan};
@@ -50,6 +49,20 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("parameter '{param}' not allowed for linked clones")));
         }
     }
+    // clone_vm: the target storage must be enabled here and on the target node, be shared for
+    // another node, and (qemu) hold VM images.
+    if let Some(sid) = ctx.param("storage") {
+        let def = super::super::storage::check_enabled(&c, sid, None).map_err(ApiError::server)?;
+        if target != node {
+            super::super::storage::check_enabled(&c, sid, Some(&target)).map_err(ApiError::server)?;
+            if !def.shared {
+                return Err(ApiError::server(format!("can't clone to non-shared storage '{sid}'")));
+            }
+        }
+        if kind == GuestKind::Qemu && !def.supports("images") {
+            return Err(ApiError::param("storage", format!("storage '{sid}' does not support vm images")));
+        }
+    }
     let disks: Vec<(String, String)> = src
         .config
         .iter()
@@ -71,9 +84,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     let mut config: BTreeMap<String, String> = src
         .config
         .iter()
-        .filter(|(k, _)| {
-            !k.starts_with("unused") && !matches!(k.as_str(), "template" | "lock" | "meta" | "vmgenid" | "smbios1")
-        })
+        .filter(|(k, _)| !k.starts_with("unused") && !matches!(k.as_str(), "template" | "lock"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let name_key = if kind == GuestKind::Qemu { "name" } else { "hostname" };
@@ -111,15 +122,26 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         }
     }
     if kind == GuestKind::Qemu {
-        config.insert("smbios1".into(), format!("uuid={}", sim.uuid()));
-        config.insert("vmgenid".into(), sim.uuid());
-        config.insert("meta".into(), format!("creation-qemu=9.2.0,ctime={}", now()));
+        // clone_vm copies everything else (`meta` included), gives smbios1 a new uuid keeping
+        // its other fields (print_smbios1 writes them sorted), and a new vmgenid only when the
+        // source has one.
+        let old = config.get("smbios1").cloned().unwrap_or_default();
+        let mut fields: BTreeMap<String, String> =
+            old.split(',').filter_map(|f| f.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        fields.insert("uuid".into(), sim.uuid());
+        let smbios1: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        config.insert("smbios1".into(), smbios1.join(","));
+        if config.contains_key("vmgenid") {
+            config.insert("vmgenid".into(), sim.uuid());
+        }
     }
     let mut new_vols = Vec::new();
     let mut reserved = BTreeSet::new();
     for (key, vol) in &disks {
         let old_value = config.get(key).cloned().unwrap_or_default();
         let size = c.volume(&node, vol).map(|v| v.size).or_else(|| disk_size(kind, &old_value)).unwrap_or(0);
+        // A full copy takes on a thin target what its source takes.
+        let written = c.volume(&node, vol).map(|v| v.allocated()).unwrap_or(size);
         let src_storage = vol.split(':').next().unwrap_or_default().to_string();
         let (new_volid, counted) = if vol.contains("cloudinit") {
             let storage = ctx.param("storage").unwrap_or(&src_storage).to_string();
@@ -146,6 +168,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             content: content.into(),
             vmid: Some(newid),
             ctime: now(),
+            written: Some(if full { written } else { 0 }),
         });
     }
     let mut added: Vec<String> = Vec::new();
@@ -154,7 +177,11 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             for a in &added {
                 c.remove_volume(&target, a);
             }
-            return Err(ApiError::server(format!("clone failed: {m}")));
+            // clone_vm allocates the copies inside its worker: the task fails.
+            drop(c);
+            let task_kind = if kind == GuestKind::Qemu { "qmclone" } else { "vzclone" };
+            let upid = super::failing_task(ctx, node, task_kind, kind, vmid, format!("clone failed: {m}"));
+            return Ok(json!(upid));
         }
         added.push(v.volid.clone());
     }
@@ -234,7 +261,7 @@ pub fn clone(ctx: &Ctx, kind: GuestKind) -> ApiResult {
 }
 
 /// Removes a config lock this simulator set, if it is still that lock.
-fn unlock(c: &mut super::super::model::Cluster, vmid: u32, lock: &str) {
+pub(super) fn unlock(c: &mut super::super::model::Cluster, vmid: u32, lock: &str) {
     if let Some(g) = c.guests.get_mut(&vmid) {
         if g.config.get("lock").is_some_and(|l| l == lock) {
             g.config.remove("lock");
@@ -288,65 +315,6 @@ pub async fn template(ctx: &Ctx, kind: GuestKind) -> ApiResult {
     }
 }
 
-pub fn resize(ctx: &Ctx, kind: GuestKind) -> ApiResult {
-    let node = ctx.node()?.to_string();
-    let vmid = ctx.vmid();
-    let disk = ctx.param("disk").unwrap_or("").to_string();
-    let (amount, relative) = ctx
-        .param("size")
-        .and_then(parse_size)
-        .ok_or_else(|| ApiError::param("size", "value does not match the regex pattern"))?;
-    let (volid, new_size) = {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        guest_config::check_digest(ctx.param("digest"), g)?;
-        let value = g
-            .config
-            .get(&disk)
-            .filter(|_| is_disk_key(kind, &disk))
-            .ok_or_else(|| ApiError::param("disk", format!("unable to find disk '{disk}'")))?;
-        let volid = disk_volid(kind, value).ok_or_else(|| ApiError::server(format!("disk '{disk}' has no volume")))?;
-        let current = c.volume(&node, &volid).map(|v| v.size).or_else(|| disk_size(kind, value)).unwrap_or(0);
-        let new_size = if relative { current + amount } else { amount };
-        if new_size < current {
-            return Err(ApiError::server("shrinking disks is not supported"));
-        }
-        let storage = volid.split(':').next().unwrap_or_default();
-        let cap = c.storages.get(storage).map(|s| s.capacity).unwrap_or(0);
-        let used = c.storage_used(&node, storage);
-        if used + (new_size - current) > cap {
-            return Err(ApiError::server(format!("not enough free space on storage '{storage}' to resize '{disk}'")));
-        }
-        (volid, new_size)
-    };
-    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
-        let mut c = sim.write();
-        let node = c
-            .guests
-            .get(&vmid)
-            .map(|g| g.node.clone())
-            .ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
-        let storage = volid.split(':').next().unwrap_or_default().to_string();
-        if let Some(v) =
-            c.nodes.get_mut(&node).and_then(|n| n.volumes.get_mut(&storage)).and_then(|m| m.get_mut(&volid))
-        {
-            v.size = new_size;
-        }
-        if let Some(g) = c.guests.get_mut(&vmid) {
-            if let Some(v) = g.config.get(&disk).cloned() {
-                g.config.insert(disk.clone(), with_size(kind, &v, new_size));
-            }
-        }
-        sim.tasks.log(
-            upid,
-            format!("  Size of logical volume {volid} changed to {}.", super::super::model::human_size(new_size)),
-        );
-        Ok(0)
-    });
-    let upid = spawn_task(ctx, TaskPlan::on_guest(node, "resize", kind, vmid, work));
-    Ok(json!(upid))
-}
-
 /// `POST .../qemu/{vmid}/move_disk` and `.../lxc/{vmid}/move_volume`: copies a disk to another
 /// storage of the same node. The old volume stays as `unusedN` unless `delete=1`, as in PVE.
 pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
@@ -368,7 +336,7 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         .ok_or_else(|| ApiError::param("storage", "either set 'storage' or 'target-vmid', but not both"))?
         .to_string();
     let delete = ctx.flag("delete").unwrap_or(false);
-    let (old_volid, old_value, size) = {
+    let (old_volid, old_value, size, written) = {
         let c = ctx.sim.read();
         let g = find_guest(&c, &node, kind, vmid)?;
         guest_config::check_digest(ctx.param("digest"), g)?;
@@ -400,15 +368,10 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
             return Err(ApiError::server(format!("storage '{storage}' does not support content-type '{content}'")));
         }
         let size = c.volume(&node, &old_volid).map(|v| v.size).or_else(|| disk_size(kind, &value)).unwrap_or(0);
-        let used = c.storage_used(&node, &storage);
-        if used.saturating_add(size) > def.capacity {
-            return Err(ApiError::server(format!(
-                "not enough free space on storage '{storage}' to move '{disk}': requested {}, available {}",
-                super::super::model::human_size(size),
-                super::super::model::human_size(def.capacity.saturating_sub(used))
-            )));
-        }
-        (old_volid, value, size)
+        // The copy takes what the source takes; a thick target that lacks the room fails the
+        // task (the storage plugin's allocation does, inside the worker).
+        let written = c.volume(&node, &old_volid).map(|v| v.allocated()).unwrap_or(size);
+        (old_volid, value, size, written)
     };
     let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
         let mut c = sim.write();
@@ -423,6 +386,7 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
                 content: content.to_string(),
                 vmid: Some(vmid),
                 ctime: now(),
+                written: Some(written),
             },
         )?;
         sim.tasks.log(upid, format!("moving disk '{old_volid}' to '{new_volid}'"));
@@ -446,103 +410,5 @@ pub fn move_disk(ctx: &Ctx, kind: GuestKind) -> ApiResult {
         GuestKind::Lxc => "move_volume",
     };
     let upid = spawn_task(ctx, TaskPlan::on_guest(ctx.node()?.to_string(), task_kind, kind, vmid, work));
-    Ok(json!(upid))
-}
-
-pub fn migrate(ctx: &Ctx, kind: GuestKind) -> ApiResult {
-    let node = ctx.node()?.to_string();
-    let vmid = ctx.vmid();
-    let target = ctx.param("target").unwrap_or("").to_string();
-    let live_local_disks;
-    {
-        let c = ctx.sim.read();
-        let g = find_guest(&c, &node, kind, vmid)?;
-        super::privileges::check_migrate_perms(ctx, &c)?;
-        if target == node {
-            return Err(ApiError::server("target is local node."));
-        }
-        if !c.nodes.contains_key(&target) {
-            return Err(ApiError::server(format!("no such cluster node '{target}'")));
-        }
-        let online = ctx.flag("online").unwrap_or(false);
-        let restart = ctx.flag("restart").unwrap_or(false);
-        if g.running() && !online && !(kind == GuestKind::Lxc && restart) {
-            return Err(ApiError::server(match kind {
-                GuestKind::Qemu => "can't migrate running VM without --online".to_string(),
-                GuestKind::Lxc => "CT is running - use online or restart migration".to_string(),
-            }));
-        }
-        if g.config.contains_key("lock") {
-            return Err(ApiError::server(format!("{} is locked ({})", who(kind), g.config["lock"])));
-        }
-        // A live migration copies local disks only when asked to; PVE's migration task then aborts.
-        let with_local_disks = ctx.flag("with-local-disks").unwrap_or(false);
-        let has_local_disk = guest_config::guest_volumes(g).iter().any(|(key, volid)| {
-            !key.starts_with("unused")
-                && volid.split(':').next().is_some_and(|s| !c.storages.get(s).is_some_and(|d| d.shared))
-        });
-        live_local_disks = kind == GuestKind::Qemu && g.running() && online && has_local_disk && !with_local_disks;
-    }
-    let target_storage = ctx.param("targetstorage").or(ctx.param("target-storage")).map(str::to_string);
-    let source = node.clone();
-    let work: super::Work = Box::new(move |sim: &Sim, upid: &str| {
-        // AbstractMigrate::migrate: the reason goes to the log, the task dies "migration aborted".
-        let abort = |why: &str| {
-            let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-            sim.tasks.log(upid, format!("{at} ERROR: migration aborted (duration 00:00:00): {why}"));
-            "migration aborted".to_string()
-        };
-        if live_local_disks {
-            return Err(abort("can't live migrate attached local disks without with-local-disks option"));
-        }
-        let node = source;
-        let mut c = sim.write();
-        let g = c.guests.get(&vmid).cloned().ok_or_else(|| format!("{} {vmid} does not exist", who(kind)))?;
-        let mut moved: Vec<(String, String)> = Vec::new();
-        let mut config = g.config.clone();
-        for (key, volid) in guest_config::guest_volumes(&g) {
-            let storage = volid.split(':').next().unwrap_or_default().to_string();
-            if c.storages.get(&storage).is_some_and(|s| s.shared) {
-                continue;
-            }
-            let Some(mut vol) = c.remove_volume(&node, &volid) else { continue };
-            let dest = target_storage.clone().unwrap_or(storage);
-            let new_volid = format!("{dest}:{}", volid.split_once(':').map(|x| x.1).unwrap_or_default());
-            vol.volid = new_volid.clone();
-            if let Err(e) = c.add_volume(&target, vol.clone()) {
-                vol.volid = volid.clone();
-                let _ = c.add_volume(&node, vol);
-                for (v, back) in moved {
-                    if let Some(mut mv) = c.remove_volume(&target, &v) {
-                        mv.volid = back;
-                        let _ = c.add_volume(&node, mv);
-                    }
-                }
-                return Err(abort(&e));
-            }
-            if let Some(v) = config.get(&key).cloned() {
-                let nv = if key.starts_with("unused") { new_volid.clone() } else { with_volume(kind, &v, &new_volid) };
-                config.insert(key.clone(), nv);
-            }
-            sim.tasks.log(upid, format!("migrating volume {volid} to {target}"));
-            moved.push((new_volid, volid));
-        }
-        if let Some(g) = c.guests.get_mut(&vmid) {
-            config.remove("lock");
-            g.config = config;
-            g.node = target.clone();
-        }
-        sim.tasks.log(upid, format!("migration finished successfully (node '{target}')"));
-        Ok(0)
-    });
-    // QemuMigrate / PVE::LXC::Migrate: the config carries `lock: migrate` until the migration
-    // ends, either way.
-    if let Some(g) = ctx.sim.write().guests.get_mut(&vmid) {
-        g.config.insert("lock".into(), "migrate".into());
-    }
-    let cleanup: super::Cleanup = Box::new(move |sim: &Sim| unlock(&mut sim.write(), vmid, "migrate"));
-    let task_kind = if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" };
-    let upid =
-        spawn_task(ctx, TaskPlan { cleanup: Some(cleanup), ..TaskPlan::on_guest(node, task_kind, kind, vmid, work) });
     Ok(json!(upid))
 }

@@ -19,12 +19,7 @@ fn forbidden(message: impl Into<String>) -> ApiError {
 }
 
 /// Checks a create or config update of a guest (`existing` for an update).
-pub fn check_guest_write(
-    ctx: &Ctx,
-    kind: GuestKind,
-    params: &Params,
-    existing: Option<&Guest>,
-) -> Result<(), ApiError> {
+pub fn check_guest_write(ctx: &Ctx, kind: GuestKind, params: &Params) -> Result<(), ApiError> {
     if let Some(keys) = params.get("sshkeys") {
         validate_ssh_keys(keys)?;
     }
@@ -46,27 +41,6 @@ pub fn check_guest_write(
                 let file = file.strip_prefix("file=").or_else(|| file.strip_prefix("volume=")).unwrap_or(file);
                 if file.starts_with('/') {
                     return Err(forbidden("Only root can pass arbitrary filesystem paths."));
-                }
-            }
-            (GuestKind::Lxc, "features") => {
-                // On create `unprivileged` defaults to 1 (PVE 9); an existing CT has what it has.
-                let unprivileged = match existing {
-                    Some(g) => g.config.get("unprivileged").map(String::as_str).unwrap_or("0"),
-                    None => params.get("unprivileged").map(String::as_str).unwrap_or("1"),
-                };
-                let unprivileged =
-                    if super::super::params::parse_bool(unprivileged) == Some(false) { "0" } else { "1" };
-                // pve-container's check_ct_modify_config_perm: a token may only turn nesting on
-                // or off, and only on an unprivileged container.
-                let only_nesting =
-                    value.split(',').all(|f| f.is_empty() || f.split_once('=').is_some_and(|(k, _)| k == "nesting"));
-                if unprivileged != "1" {
-                    return Err(forbidden(
-                        "changing feature flags for privileged container is only allowed for root@pam",
-                    ));
-                }
-                if !only_nesting {
-                    return Err(forbidden("changing feature flags (except nesting) is only allowed for root@pam"));
                 }
             }
             _ => {}
@@ -393,9 +367,78 @@ pub fn check_lxc_perms(ctx: &Ctx, c: &Cluster, vmid: u32, params: &Params, creat
             "hookscript" => {
                 return Err(forbidden("Permission check failed (changing the hookscript is only allowed for root@pam)"))
             }
+            "features" => check_features(ctx, c, vmid, pool, create, value)?,
             "unused" | "tags" => {}
             _ => vm_perm(ctx, c, vmid, pool, &["VM.Config.Options"])?,
         }
+    }
+    Ok(())
+}
+
+/// pve-container's `check_ct_modify_config_perm` for `features`: refused on a privileged
+/// container; otherwise the flags that change are compared with the current ones (all of them
+/// on a new container or a delete) and any flag but `nesting` is root@pam's, while a change
+/// of `nesting` alone needs `VM.Allocate`. Both refusals are `raise_perm_exc`s (403
+/// "Permission check failed (...)").
+fn check_features(
+    ctx: &Ctx,
+    c: &Cluster,
+    vmid: u32,
+    pool: Option<&str>,
+    create: bool,
+    new: Option<&str>,
+) -> Result<(), ApiError> {
+    let existing = if create { None } else { c.guests.get(&vmid) };
+    // On create `unprivileged` defaults to 1 (PVE 9); an existing CT has what it has.
+    let unprivileged = match existing {
+        Some(g) => g.config.get("unprivileged").is_some_and(|v| v == "1"),
+        None => ctx.param("unprivileged").and_then(super::super::params::parse_bool) != Some(false),
+    };
+    if !unprivileged {
+        return Err(perm_error(Some("changing feature flags for privileged container is only allowed for root@pam")));
+    }
+    let parse = |text: &str| -> std::collections::BTreeMap<String, String> {
+        text.split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    };
+    let truthy = |v: Option<&String>| v.is_some_and(|v| super::super::params::parse_bool(v) == Some(true));
+    // A set of flags judged on its own: nesting alone (and on), or anything else.
+    let judge = |f: &std::collections::BTreeMap<String, String>| {
+        if f.len() == 1 && truthy(f.get("nesting")) {
+            (true, false)
+        } else {
+            (false, !f.is_empty())
+        }
+    };
+    let old = existing.and_then(|g| g.config.get("features")).filter(|v| !v.is_empty()).map(|v| parse(v));
+    let (nesting_changed, other_changed) = match (new, old) {
+        (Some(new), Some(old)) => {
+            let new = parse(new);
+            let mut changed = (false, false);
+            for key in old.keys().chain(new.keys()) {
+                if old.get(key) != new.get(key) {
+                    if key == "nesting" {
+                        changed.0 = true;
+                    } else {
+                        changed.1 = true;
+                    }
+                }
+            }
+            changed
+        }
+        (Some(new), None) => judge(&parse(new)),
+        (None, old) => judge(&old.unwrap_or_default()),
+    };
+    if other_changed {
+        return Err(perm_error(Some("changing feature flags (except nesting) is only allowed for root@pam")));
+    }
+    if nesting_changed {
+        vm_perm(ctx, c, vmid, pool, &["VM.Allocate"])?;
     }
     Ok(())
 }

@@ -51,7 +51,8 @@ pub fn guest_resource(g: &Guest, t: i64) -> Value {
         "name": display_name(g),
         "status": if g.running() { "running" } else { "stopped" },
         "template": u8::from(g.is_template()),
-        "maxcpu": g.cpus(),
+        // vmstatus: sockets * cores, or `vcpus` when set.
+        "maxcpu": g.config.get("vcpus").and_then(|v| v.parse::<u64>().ok()).filter(|_| g.kind == GuestKind::Qemu).unwrap_or(g.cpus()),
         "maxmem": g.maxmem(),
         "maxdisk": maxdisk(g),
         "cpu": cpu,
@@ -76,6 +77,15 @@ pub fn guest_resource(g: &Guest, t: i64) -> Value {
     v
 }
 
+/// A guest row with what only the cluster knows: its HA state.
+fn guest_row(c: &Cluster, g: &Guest, t: i64) -> Value {
+    let mut v = guest_resource(g, t);
+    if let Some(state) = super::ha::guest_hastate(c, g.kind, g.vmid) {
+        v["hastate"] = json!(state);
+    }
+    v
+}
+
 pub fn node_resource(c: &Cluster, name: &str, t: i64) -> Value {
     let Some(n) = c.nodes.get(name) else { return Value::Null };
     let running: Vec<&Guest> = c.guests.values().filter(|g| g.node == name && g.running()).collect();
@@ -94,7 +104,7 @@ pub fn node_resource(c: &Cluster, name: &str, t: i64) -> Value {
         "uptime": (t - n.boot_time).max(0),
         "level": "",
         "cgroup-mode": 2,
-        "hastate": "online",
+        "hastate": super::ha::node_hastate(c, name),
     })
 }
 
@@ -113,6 +123,25 @@ pub fn storage_resource(c: &Cluster, node: &str, s: &StorageDef) -> Value {
     })
 }
 
+/// A pool row: `/pool/<id>`, with the running members' figures summed as pve-manager does
+/// (before the caller's view is applied): the longest uptime, mem and maxmem added, maxcpu
+/// added and cpu weighted by it.
+fn pool_resource(pool: &str, c: &Cluster, guests: &[Value]) -> Value {
+    let mut row = json!({"id": format!("/pool/{pool}"), "type": "pool", "pool": pool});
+    let members = c.guests.values().zip(guests).filter(|(g, _)| g.pool.as_deref() == Some(pool)).map(|(_, v)| v);
+    for e in members.filter(|e| e["uptime"].as_i64().unwrap_or(0) > 0) {
+        let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+        let (pcpu, pmax) = (num(&row, "cpu"), num(&row, "maxcpu"));
+        let (ecpu, emax) = (num(e, "cpu"), num(e, "maxcpu"));
+        row["uptime"] = json!(row["uptime"].as_i64().unwrap_or(0).max(e["uptime"].as_i64().unwrap_or(0)));
+        row["mem"] = json!(row["mem"].as_u64().unwrap_or(0) + e["mem"].as_u64().unwrap_or(0));
+        row["maxmem"] = json!(row["maxmem"].as_u64().unwrap_or(0) + e["maxmem"].as_u64().unwrap_or(0));
+        row["cpu"] = json!(if pmax + emax > 0.0 { (pcpu * pmax + ecpu * emax) / (pmax + emax) } else { 0.0 });
+        row["maxcpu"] = json!(pmax as u64 + emax as u64);
+    }
+    row
+}
+
 /// Whose view: None = everything (root@pam and tokens with its full privileges); else the
 /// caller's id, and rows are kept as pve-manager's `resources` keeps them (VM.Audit on a guest,
 /// Datastore.Audit or AllocateSpace on a storage, Pool.Audit on a pool).
@@ -120,6 +149,19 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64, viewer: Option<&str>) -> Vec
     let sees = |path: String, privs: &[&str]| viewer.is_none_or(|id| c.has(id, &path, privs, true));
     let mut rows: Vec<Value> = Vec::new();
     let want = |ty: &str| filter.is_none_or(|f| f == ty);
+    // pve-manager's `resources`, in its order: pools (unfiltered only), guests, nodes,
+    // storages, the legacy `sdn` zone rows, then (unfiltered only) the `network` rows.
+    if filter.is_none() {
+        let guests: Vec<Value> = c.guests.values().map(|g| guest_resource(g, t)).collect();
+        for p in c.pools.keys().filter(|p| sees(format!("/pool/{p}"), &["Pool.Audit"])) {
+            rows.push(pool_resource(p, c, &guests));
+        }
+    }
+    if want("vm") {
+        rows.extend(
+            c.guests.values().filter(|g| sees(format!("/vms/{}", g.vmid), &["VM.Audit"])).map(|g| guest_row(c, g, t)),
+        );
+    }
     if want("node") {
         rows.extend(c.nodes.keys().map(|n| node_resource(c, n, t)));
     }
@@ -128,18 +170,19 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64, viewer: Option<&str>) -> Vec
             rows.extend(
                 c.storages
                     .values()
-                    .filter(|s| s.on_node(node))
+                    // One row per node where the storage is enabled.
+                    .filter(|s| s.on_node(node) && !s.disable)
                     .filter(|s| sees(format!("/storage/{}", s.id), &["Datastore.Audit", "Datastore.AllocateSpace"]))
                     .map(|s| storage_resource(c, node, s)),
             );
         }
     }
-    if want("vm") {
-        rows.extend(
-            c.guests.values().filter(|g| sees(format!("/vms/{}", g.vmid), &["VM.Audit"])).map(|g| guest_resource(g, t)),
-        );
-    }
     if want("sdn") {
+        rows.extend(c.nodes.keys().map(|n| {
+            json!({"id": format!("sdn/{n}/localnetwork"), "type": "sdn", "sdn": "localnetwork", "node": n, "status": "ok"})
+        }));
+    }
+    if filter.is_none() {
         rows.extend(c.nodes.keys().map(|n| {
             json!({
                 "id": format!("network/{n}/zone/localnetwork"),
@@ -150,14 +193,6 @@ fn build(c: &Cluster, filter: Option<&str>, t: i64, viewer: Option<&str>) -> Vec
                 "status": "ok",
             })
         }));
-    }
-    if filter.is_none() {
-        rows.extend(
-            c.pools
-                .keys()
-                .filter(|p| sees(format!("/pool/{p}"), &["Pool.Audit"]))
-                .map(|p| json!({"id": format!("/pool/{p}"), "type": "pool", "pool": p})),
-        );
     }
     serde_json::to_vec(&rows).unwrap_or_default()
 }

@@ -133,24 +133,42 @@ pub fn check_format(f: Format, v: &str) -> Result<(), String> {
             }
         }
         Format::StorageIdList => each(v, |id| check_format(Format::StorageId, id)),
-        Format::StoragePairList => each(v, |entry| {
-            if entry == "1" || storage_id(entry) {
-                return Ok(());
-            }
-            match entry.split_once(':') {
-                Some((from, to)) if !from.is_empty() && !to.is_empty() => {
-                    for id in [from, to] {
-                        if !storage_id(id) {
-                            return bad(format!(
-                                "entry '{entry}' contains invalid ID - storage ID '{id}' contains illegal characters\n"
-                            ));
-                        }
-                    }
-                    Ok(())
+        // pve-common's verify_storagepair_list is parse_idmap: each entry, then the whole map.
+        Format::StoragePairList => {
+            let (mut identity, mut default, mut sources) = (false, false, std::collections::BTreeSet::new());
+            each(v, |entry| {
+                if entry == "1" {
+                    identity = true;
+                    return Ok(());
                 }
-                _ => bad(format!("invalid map entry '{entry}'")),
+                if storage_id(entry) {
+                    if std::mem::replace(&mut default, true) {
+                        return bad("default target ID can only be provided once".into());
+                    }
+                    return Ok(());
+                }
+                match entry.split_once(':') {
+                    Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+                        for id in [from, to] {
+                            if !storage_id(id) {
+                                return bad(format!(
+                                    "entry '{entry}' contains invalid ID - storage ID '{id}' contains illegal characters\n"
+                                ));
+                            }
+                        }
+                        if !sources.insert(from.to_string()) {
+                            return bad(format!("duplicate mapping for source '{from}'"));
+                        }
+                        Ok(())
+                    }
+                    _ => bad(format!("invalid map entry '{entry}'")),
+                }
+            })?;
+            if identity && (default || !sources.is_empty()) {
+                return bad("identity mapping cannot be combined with other mappings".into());
             }
-        }),
+            Ok(())
+        }
         Format::NodeName => {
             if matches(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?", v) {
                 Ok(())
@@ -1010,7 +1028,11 @@ mod tests {
         assert!(check_format(Format::ConfigIdList, "net0,0bad").is_err());
         assert!(check_format(Format::LxcMpString, "/mnt/data").is_ok());
         assert!(check_format(Format::LxcMpString, "/mnt/../etc").is_err());
-        assert!(check_format(Format::StoragePairList, "local-lvm:fast,1").is_ok());
+        // parse_idmap: pairs and one default; `1` (identity) stands alone.
+        assert!(check_format(Format::StoragePairList, "local-lvm:fast,local:fast,slow").is_ok());
+        assert!(check_format(Format::StoragePairList, "1").is_ok());
+        assert!(check_format(Format::StoragePairList, "local-lvm:fast,1").unwrap_err().contains("identity mapping"));
+        assert!(check_format(Format::StoragePairList, "fast,slow").unwrap_err().contains("only be provided once"));
         assert!(check_format(Format::VmCpu, "x86-64-v2-AES,flags=+aes").is_ok());
         assert!(check_format(Format::VmCpu, "custom-mine").unwrap_err().contains("Custom cputype 'mine' not found"));
         assert!(check_format(Format::VmCpu, "host,flags=+avx2").unwrap_err().contains("must be a subset of"));
