@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod apply;
+mod console;
 mod fmt;
 mod graph;
 mod import;
@@ -87,6 +88,8 @@ pub enum Command {
     State(state::StateArgs),
     /// Run the language server for editors (over stdio; see docs/editor.md).
     Lsp(lsp::LspArgs),
+    /// Evaluate expressions against the project's variables, locals and state (like terraform console).
+    Console(console::ConsoleArgs),
     /// Print the version.
     Version,
 }
@@ -264,6 +267,7 @@ pub fn main() -> ExitCode {
         Command::Sim(a) => sim::run(a, &g),
         Command::State(a) => state::run(a, &g),
         Command::Lsp(a) => lsp::run(a, &g),
+        Command::Console(a) => console::run(a, &g),
         Command::Version => version::run(&g),
     };
     match result {

@@ -681,7 +681,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let mut out = String::new();
         let mut unknown = false;
         let mut sensitive = false;
-        self.render_into(template, &mut out, &mut unknown, &mut sensitive)?;
+        self.render_into(template, (false, false), &mut out, &mut unknown, &mut sensitive)?;
         // An unknown result keeps the mark: "x${var.secret}" is sensitive before it is known too.
         Ok(match (unknown, sensitive) {
             (true, true) => Value::Unknown.mark_sensitive(),
@@ -690,19 +690,30 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         })
     }
 
+    /// Renders `template` into `out`. `(strip_start, strip_end)`: the `~` markers of the
+    /// directive around it (`%{ for x in xs ~}` ... `%{~ endfor }`), which strip the white space
+    /// at the start and end of the body.
     fn render_into(
         &mut self,
         template: &Template,
+        (strip_start, strip_end): (bool, bool),
         out: &mut String,
         unknown: &mut bool,
         sensitive: &mut bool,
     ) -> EvalResult<()> {
-        let mut strip_next = false;
-        for element in template.iter() {
+        let mut strip_next = strip_start;
+        let last = template.len().saturating_sub(1);
+        for (index, element) in template.iter().enumerate() {
             match element {
                 Element::Literal(s) => {
-                    let text = s.value().as_str();
-                    out.push_str(if strip_next { text.trim_start() } else { text });
+                    let mut text = s.value().as_str();
+                    if strip_next {
+                        text = text.trim_start();
+                    }
+                    if strip_end && index == last {
+                        text = text.trim_end();
+                    }
+                    out.push_str(text);
                     strip_next = false;
                 }
                 Element::Interpolation(i) => {
@@ -723,10 +734,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         *sensitive |= s;
                         match cond {
                             Value::Unknown => *unknown = true,
-                            Value::Bool(true) => self.render_into(&ifd.if_expr.template, out, unknown, sensitive)?,
+                            Value::Bool(true) => {
+                                let next = ifd.else_expr.as_ref().map_or(&ifd.endif_expr.strip, |e| &e.strip);
+                                let strips = (ifd.if_expr.strip.strip_end(), next.strip_start());
+                                self.render_into(&ifd.if_expr.template, strips, out, unknown, sensitive)?
+                            }
                             Value::Bool(false) => {
                                 if let Some(e) = &ifd.else_expr {
-                                    self.render_into(&e.template, out, unknown, sensitive)?;
+                                    let strips = (e.strip.strip_end(), ifd.endif_expr.strip.strip_start());
+                                    self.render_into(&e.template, strips, out, unknown, sensitive)?;
                                 }
                             }
                             other => {
@@ -770,7 +786,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                                 self.bound.push((kv.as_str().to_string(), k));
                             }
                             self.bound.push((fe.value_var.as_str().to_string(), v));
-                            let r = self.render_into(&fe.template, out, unknown, sensitive);
+                            let strips = (fe.strip.strip_end(), fd.endfor_expr.strip.strip_start());
+                            let r = self.render_into(&fe.template, strips, out, unknown, sensitive);
                             if r.is_err() {
                                 self.bound.truncate(depth);
                                 return r;

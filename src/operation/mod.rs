@@ -3,6 +3,7 @@
 //! (Terraform's `backend/local`); the CLI only parses flags and picks a view.
 
 pub mod apply;
+pub mod console;
 pub mod plan;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Output: colour decisions, human and JSON views.
 
 pub mod apply;
+pub mod console;
 pub mod plan;
 
 use std::io::IsTerminal;

@@ -2,6 +2,7 @@
 
 use indexmap::IndexMap;
 
+use super::sets::{set_of, unify};
 use super::{describe, fmt_number, value_to_bool, value_to_string, Args, FunctionContext, FunctionError};
 use crate::config::Value;
 
@@ -14,14 +15,19 @@ pub(super) fn length(_: &FunctionContext, a: &Args) -> Result {
     let n = match a.get(0) {
         Value::List(items) => items.len(),
         Value::Map(m) => m.len(),
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => graphemes(s),
         Value::Sensitive(inner) => match &**inner {
-            Value::String(s) => s.chars().count(),
+            Value::String(s) => graphemes(s),
             _ => return Err(a.wrong_type(0, "a list, map or string")),
         },
         _ => return Err(a.wrong_type(0, "a list, map or string")),
     };
     Ok(Value::Number(n as f64))
+}
+
+/// Characters as Terraform counts them: grapheme clusters (`length("👾🕹️")` is 2).
+fn graphemes(s: &str) -> usize {
+    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).count()
 }
 
 pub(super) fn lookup(_: &FunctionContext, a: &Args) -> Result {
@@ -55,7 +61,7 @@ pub(super) fn concat(_: &FunctionContext, a: &Args) -> Result {
 }
 
 /// Equality that ignores sensitive marks (the caller re-marks the result).
-fn same(x: &Value, y: &Value) -> bool {
+pub(super) fn same(x: &Value, y: &Value) -> bool {
     match (x, y) {
         (Value::Sensitive(x), y) => same(x, y),
         (x, Value::Sensitive(y)) => same(x, y),
@@ -94,10 +100,8 @@ pub(super) fn element(_: &FunctionContext, a: &Args) -> Result {
     if list.is_empty() {
         return Err(a.err(0, "cannot take an element of an empty list"));
     }
-    if index < 0 {
-        return Err(a.err(1, format!("index must not be negative, got {index}")));
-    }
-    Ok(list[(index as usize) % list.len()].clone())
+    // Wrapping both ways: a negative index counts from the end, as in OpenTofu.
+    Ok(list[index.rem_euclid(list.len() as i64) as usize].clone())
 }
 
 pub(super) fn index(_: &FunctionContext, a: &Args) -> Result {
@@ -184,7 +188,13 @@ pub(super) fn sort(_: &FunctionContext, a: &Args) -> Result {
 }
 
 pub(super) fn coalesce(_: &FunctionContext, a: &Args) -> Result {
-    for v in a.all() {
+    // The arguments share one type, as in Terraform: `coalesce(1, "x")` is "1".
+    if a.all().iter().any(|v| matches!(v, Value::List(_) | Value::Map(_)))
+        && a.all().iter().any(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+    {
+        return Err(a.fail("all arguments must have the same type"));
+    }
+    for v in unify(a.all().to_vec()).iter() {
         match v {
             Value::Null => continue,
             Value::String(s) if s.is_empty() => continue,
@@ -312,20 +322,89 @@ pub(super) fn setunion(_: &FunctionContext, a: &Args) -> Result {
     for i in 0..a.len() {
         all.extend_from_slice(a.list(i)?);
     }
-    Ok(Value::List(dedup(all)))
+    Ok(Value::List(set_of(all)))
+}
+
+/// The arguments as sets, unified together (`[3]` and `["3"]` share the element `"3"`).
+fn unified_sets(a: &Args) -> std::result::Result<Vec<Vec<Value>>, FunctionError> {
+    let mut lengths = Vec::with_capacity(a.len());
+    let mut all = Vec::new();
+    for i in 0..a.len() {
+        let list = a.list(i)?;
+        lengths.push(list.len());
+        all.extend_from_slice(list);
+    }
+    let mut all = unify(all).into_iter();
+    Ok(lengths.into_iter().map(|n| all.by_ref().take(n).collect()).collect())
 }
 
 pub(super) fn setintersection(_: &FunctionContext, a: &Args) -> Result {
-    let first = a.list(0)?;
-    let others: Vec<&[Value]> = (1..a.len()).map(|i| a.list(i)).collect::<std::result::Result<_, _>>()?;
+    let sets = unified_sets(a)?;
+    let (first, others) = sets.split_first().map_or((&[][..], &[][..]), |(f, o)| (&f[..], o));
     let kept = first.iter().filter(|v| others.iter().all(|o| o.iter().any(|w| same(v, w))));
-    Ok(Value::List(dedup(kept.cloned())))
+    Ok(Value::List(set_of(kept.cloned().collect())))
 }
 
 pub(super) fn setsubtract(_: &FunctionContext, a: &Args) -> Result {
-    let (from, remove) = (a.list(0)?, a.list(1)?);
+    let sets = unified_sets(a)?;
+    let (from, remove) = (&sets[0], &sets[1]);
     let kept = from.iter().filter(|v| !remove.iter().any(|w| same(v, w)));
-    Ok(Value::List(dedup(kept.cloned())))
+    Ok(Value::List(set_of(kept.cloned().collect())))
+}
+
+/// Every combination of one element from each argument, in order (pmx keeps sets as sorted
+/// lists, so sets and lists give the same order); each argument's elements are unified.
+pub(super) fn setproduct(_: &FunctionContext, a: &Args) -> Result {
+    let mut combos: Vec<Vec<Value>> = vec![Vec::new()];
+    for i in 0..a.len() {
+        let items = unify(a.list(i)?.to_vec());
+        if combos.len().saturating_mul(items.len()) > MAX_RANGE {
+            return Err(a.fail(format!("the product would have more than {MAX_RANGE} elements")));
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                items.iter().map(move |v| {
+                    let mut next = c.clone();
+                    next.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    Ok(Value::List(combos.into_iter().map(Value::List).collect()))
+}
+
+/// A map of lists of strings turned inside out: each string becomes a key listing the keys
+/// that held it (sorted, as Terraform's result keys are).
+pub(super) fn transpose(_: &FunctionContext, a: &Args) -> Result {
+    let mut out: std::collections::BTreeMap<String, Vec<Value>> = std::collections::BTreeMap::new();
+    for (key, v) in sorted_entries(a.map(0)?) {
+        let Value::List(items) = v else {
+            return Err(a.err(0, format!("the value of {key:?} must be a list of strings, got {}", describe(v))));
+        };
+        for item in items {
+            let s = value_to_string(item)
+                .ok_or_else(|| a.err(0, format!("the list of {key:?} must hold strings, got {}", describe(item))))?;
+            out.entry(s).or_default().push(Value::String(key.clone()));
+        }
+    }
+    Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+}
+
+/// The elements of `values` whose counterpart in `keys` is in `searchset`, in order.
+pub(super) fn matchkeys(_: &FunctionContext, a: &Args) -> Result {
+    let (values, keys, search) = (a.list(0)?, a.list(1)?, a.list(2)?);
+    if values.len() != keys.len() {
+        return Err(a.fail(format!(
+            "the values and keys lists must have the same length ({} and {})",
+            values.len(),
+            keys.len()
+        )));
+    }
+    let search = unify(search.to_vec());
+    let kept = values.iter().zip(unify(keys.to_vec())).filter(|(_, k)| search.iter().any(|s| same(s, k)));
+    Ok(Value::List(kept.map(|(v, _)| v.clone()).collect()))
 }
 
 pub(super) fn chunklist(_: &FunctionContext, a: &Args) -> Result {
@@ -391,10 +470,11 @@ mod tests {
     }
 
     #[test]
-    fn element_wraps_and_rejects_negative() {
+    fn element_wraps_both_ways() {
         let l = strs(&["a", "b", "c"]);
         assert_eq!(ok("element", vec![l.clone(), n(4.0)]), s("b"));
-        assert!(err("element", vec![l, n(-1.0)]).message.contains("negative"));
+        assert_eq!(ok("element", vec![l.clone(), n(-1.0)]), s("c"));
+        assert_eq!(ok("element", vec![l, n(-4.0)]), s("c"));
         assert!(err("element", vec![list(vec![]), n(0.0)]).message.contains("empty"));
     }
 
@@ -427,7 +507,9 @@ mod tests {
     #[test]
     fn coalesce_and_coalescelist() {
         assert_eq!(ok("coalesce", vec![Value::Null, s(""), s("b")]), s("b"));
-        assert_eq!(ok("coalesce", vec![n(0.0), s("b")]), n(0.0));
+        // One type for all arguments, as in Terraform: the number becomes a string.
+        assert_eq!(ok("coalesce", vec![n(0.0), s("b")]), s("0"));
+        assert_eq!(ok("coalesce", vec![n(0.0), n(1.0)]), n(0.0));
         assert!(err("coalesce", vec![Value::Null, s("")]).message.contains("every argument"));
         assert_eq!(ok("coalescelist", vec![strs(&[]), strs(&["a"])]), strs(&["a"]));
         assert!(err("coalescelist", vec![strs(&[])]).message.contains("empty"));

@@ -1,5 +1,6 @@
 //! Type conversions.
 
+use super::sets::{set_of, unify};
 use super::{describe, value_to_bool, value_to_number, value_to_string, Args, FunctionContext, FunctionError};
 use crate::config::Value;
 
@@ -35,7 +36,8 @@ pub(super) fn tobool(_: &FunctionContext, a: &Args) -> Result {
 pub(super) fn tolist(_: &FunctionContext, a: &Args) -> Result {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
-        Value::List(items) => Ok(Value::List(items.clone())),
+        // A list's elements share one type: mixed strings, numbers and bools become strings.
+        Value::List(items) => Ok(Value::List(unify(items.clone()))),
         _ => Err(a.wrong_type(0, "a list or set")),
     }
 }
@@ -50,25 +52,17 @@ pub(super) fn toset(_: &FunctionContext, a: &Args) -> Result {
         // pmx sets hold plain values: that is what for_each and the set functions need
         return Err(a.err(0, format!("set elements must be strings, numbers or bools, got {}", describe(v))));
     }
-    // Hashed, so that a set of 100,000 elements takes linear time.
-    let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
-    for v in items {
-        let fresh = match v.scalar_key() {
-            Some(key) => seen.insert(key),
-            None => !out.contains(v),
-        };
-        if fresh {
-            out.push(v.clone());
-        }
-    }
-    Ok(Value::List(out))
+    Ok(Value::List(set_of(items.clone())))
 }
 
 pub(super) fn tomap(_: &FunctionContext, a: &Args) -> Result {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
-        Value::Map(m) => Ok(Value::Map(m.clone())),
+        // A map's values share one type, as a list's elements do.
+        Value::Map(m) => {
+            let values = unify(m.values().cloned().collect());
+            Ok(Value::Map(m.keys().cloned().zip(values).collect()))
+        }
         _ => Err(a.wrong_type(0, "a map or object")),
     }
 }
@@ -82,6 +76,11 @@ pub(super) fn sensitive(_: &FunctionContext, a: &Args) -> Result {
 pub(super) fn nonsensitive(_: &FunctionContext, a: &Args) -> Result {
     let mut was_sensitive = false;
     Ok(super::deep_unmark(a.get(0).clone(), &mut was_sensitive))
+}
+
+/// Called with the arguments still marked (see `handles_marks`).
+pub(super) fn issensitive(_: &FunctionContext, a: &Args) -> Result {
+    Ok(Value::Bool(matches!(a.get(0), Value::Sensitive(_))))
 }
 
 #[cfg(test)]
@@ -119,7 +118,7 @@ mod tests {
     fn collections() {
         assert_eq!(ok("tolist", vec![strs(&["a"])]), strs(&["a"]));
         assert_eq!(err("tolist", vec![map(vec![])]).arg, Some(0));
-        assert_eq!(ok("toset", vec![strs(&["b", "a", "b"])]), strs(&["b", "a"]));
+        assert_eq!(ok("toset", vec![strs(&["b", "a", "b"])]), strs(&["a", "b"]));
         assert!(err("toset", vec![list(vec![list(vec![])])]).message.contains("set elements"));
         assert_eq!(ok("toset", vec![list(vec![s("a"), Value::Unknown])]), Value::Unknown);
         assert_eq!(ok("tomap", vec![map(vec![("a", Value::Unknown)])]), map(vec![("a", Value::Unknown)]));

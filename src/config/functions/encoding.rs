@@ -8,8 +8,105 @@ use crate::config::Value;
 
 type Result = std::result::Result<Value, FunctionError>;
 
+/// RFC 4180 CSV: the first row names the columns, each further row becomes a map of strings.
+pub(super) fn csvdecode(_: &FunctionContext, a: &Args) -> Result {
+    let rows = csv_rows(&a.string(0)?).map_err(|e| a.err(0, e))?;
+    let mut rows = rows.into_iter();
+    let Some(header) = rows.next() else { return Ok(Value::List(Vec::new())) };
+    let mut out = Vec::new();
+    for (n, row) in rows.enumerate() {
+        if row.len() != header.len() {
+            return Err(a.err(0, format!("row {} has {} fields, the header has {}", n + 2, row.len(), header.len())));
+        }
+        out.push(Value::Map(header.iter().cloned().zip(row.into_iter().map(Value::String)).collect()));
+    }
+    Ok(Value::List(out))
+}
+
+/// The rows of CSV text: quoted fields may hold commas, newlines and doubled quotes; a final
+/// newline ends the last row rather than starting an empty one.
+fn csv_rows(text: &str) -> std::result::Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                at_field_start = true;
+            }
+            '"' => return Err("a quote inside an unquoted field".into()),
+            c => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The value with every map's keys in order: Terraform's objects and maps have no order of
+/// their own, so encodings list keys sorted (`{"b"=1, "a"=2}` encodes as `{"a":2,"b":1}`).
+fn keys_sorted(v: &Value) -> Value {
+    match v {
+        Value::Map(m) => {
+            let mut entries: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), keys_sorted(v))).collect();
+            entries.sort_by(|x, y| x.0.cmp(&y.0));
+            Value::Map(entries.into_iter().collect())
+        }
+        Value::List(items) => Value::List(items.iter().map(keys_sorted).collect()),
+        Value::Sensitive(inner) => keys_sorted(inner).mark_sensitive(),
+        other => other.clone(),
+    }
+}
+
+/// Minified JSON; `<`, `>`, `&`, U+2028 and U+2029 are escaped as Terraform escapes them, so
+/// the text is safe inside HTML and JavaScript.
 pub(super) fn jsonencode(_: &FunctionContext, a: &Args) -> Result {
-    Ok(Value::String(a.get(0).to_json().to_string()))
+    let text = keys_sorted(a.get(0)).to_json().to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    Ok(Value::String(out))
 }
 
 pub(super) fn jsondecode(_: &FunctionContext, a: &Args) -> Result {
@@ -44,7 +141,7 @@ pub(super) fn base64sha256(_: &FunctionContext, a: &Args) -> Result {
 /// that cloud-init snippets stay readable.
 pub(super) fn yamlencode(_: &FunctionContext, a: &Args) -> Result {
     let mut out = String::new();
-    yaml_node(a.get(0), 0, &mut out);
+    yaml_node(&keys_sorted(a.get(0)), 0, &mut out);
     Ok(Value::String(out))
 }
 
@@ -167,6 +264,33 @@ pub(super) fn urlencode(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(encoded.replace("%20", "+")))
 }
 
+pub(super) fn base64sha512(_: &FunctionContext, a: &Args) -> Result {
+    let digest = sha2::Sha512::digest(a.string(0)?.as_bytes());
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(digest)))
+}
+
+/// The inverse of `urlencode` (OpenTofu's `urldecode`): `+` is a space, `%XX` a byte.
+pub(super) fn urldecode(_: &FunctionContext, a: &Args) -> Result {
+    let text = a.string(0)?.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&text).collect();
+    String::from_utf8(bytes).map(Value::String).map_err(|_| a.err(0, "the decoded bytes are not UTF-8 text"))
+}
+
+/// A name-based (version 5) UUID: the same namespace and name always give the same UUID, so
+/// unlike `uuid()` it is known at plan time. The RFC 4122 namespaces have names.
+pub(super) fn uuidv5(_: &FunctionContext, a: &Args) -> Result {
+    let namespace = a.string(0)?;
+    let ns = match namespace.as_str() {
+        "dns" => uuid::Uuid::NAMESPACE_DNS,
+        "url" => uuid::Uuid::NAMESPACE_URL,
+        "oid" => uuid::Uuid::NAMESPACE_OID,
+        "x500" => uuid::Uuid::NAMESPACE_X500,
+        other => uuid::Uuid::parse_str(other)
+            .map_err(|_| a.err(0, format!("namespace must be dns, url, oid, x500 or a UUID, got {other:?}")))?,
+    };
+    Ok(Value::String(uuid::Uuid::new_v5(&ns, a.string(1)?.as_bytes()).to_string()))
+}
+
 /// A fresh UUID on every evaluation would make every plan differ, so, as in Terraform's plans,
 /// it is known only after apply.
 pub(super) fn uuid(_: &FunctionContext, _: &Args) -> Result {
@@ -240,12 +364,21 @@ mod tests {
             ("nested", map(vec![("k", s("v: with colon"))])),
         ]);
         let yaml = ok("yamlencode", vec![v]);
-        let expected = "\"name\": \"web\"\n\"count\": 2\n\"tags\":\n- \"a\"\n- \"b\"\n\"users\":\n- \"name\": \"deploy\"\n  \"sudo\": true\n\"empty\": []\n\"none\": null\n\"script\": |\n  #!/bin/sh\n  echo \"hi\"\n\"nested\":\n  \"k\": \"v: with colon\"\n";
+        // Keys sorted, as Terraform's objects are.
+        let expected = "\"count\": 2\n\"empty\": []\n\"name\": \"web\"\n\"nested\":\n  \"k\": \"v: with colon\"\n\"none\": null\n\"script\": |\n  #!/bin/sh\n  echo \"hi\"\n\"tags\":\n- \"a\"\n- \"b\"\n\"users\":\n- \"name\": \"deploy\"\n  \"sudo\": true\n";
         assert_eq!(yaml, s(expected));
         assert_eq!(ok("yamlencode", vec![s("plain")]), s("\"plain\"\n"));
         assert_eq!(ok("yamlencode", vec![list(vec![list(vec![n(1.0), n(2.0)])])]), s("- - 1\n  - 2\n"));
         assert_eq!(ok("yamlencode", vec![s("a\n b ")]), s("\"a\\n b \"\n"), "not representable as a block");
         assert_eq!(ok("yamlencode", vec![map(vec![("k", Value::Unknown)])]), Value::Unknown);
+    }
+
+    #[test]
+    fn csv_errors_say_what_is_wrong() {
+        assert!(err("csvdecode", vec![s("a,b\n1\n")]).message.contains("row 2 has 1 fields, the header has 2"));
+        assert!(err("csvdecode", vec![s("a\n\"open\n")]).message.contains("not closed"));
+        assert_eq!(ok("csvdecode", vec![s("a,b\r\n1,\r\n")]), list(vec![map(vec![("a", s("1")), ("b", s(""))])]));
+        assert_eq!(ok("csvdecode", vec![s("")]), list(vec![]));
     }
 
     #[test]

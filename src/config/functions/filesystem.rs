@@ -45,6 +45,33 @@ pub(super) fn filesha256(ctx: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(hex::encode(sha2::Sha256::digest(read_bytes(ctx, a)?))))
 }
 
+pub(super) fn filemd5(ctx: &FunctionContext, a: &Args) -> Result {
+    use md5::Digest;
+    Ok(Value::String(hex::encode(md5::Md5::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filesha1(ctx: &FunctionContext, a: &Args) -> Result {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &read_bytes(ctx, a)?);
+    Ok(Value::String(hex::encode(digest.as_ref())))
+}
+
+pub(super) fn filesha512(ctx: &FunctionContext, a: &Args) -> Result {
+    use sha2::Digest;
+    Ok(Value::String(hex::encode(sha2::Sha512::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filebase64sha256(ctx: &FunctionContext, a: &Args) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(read_bytes(ctx, a)?))))
+}
+
+pub(super) fn filebase64sha512(ctx: &FunctionContext, a: &Args) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(read_bytes(ctx, a)?))))
+}
+
 pub(super) fn fileexists(ctx: &FunctionContext, a: &Args) -> Result {
     let path = a.string(0)?;
     let full = resolve(ctx, &path);
@@ -54,6 +81,83 @@ pub(super) fn fileexists(ctx: &FunctionContext, a: &Args) -> Result {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
         Err(e) => Err(a.err(0, format!("cannot check {path:?}: {e}"))),
     }
+}
+
+/// The files under `path` whose path (relative to it, `/`-separated) matches the glob
+/// `pattern`: `*` and `?` within one folder, `**` across folders, `[abc]`, `{a,b}`. Sorted.
+pub(super) fn fileset(ctx: &FunctionContext, a: &Args) -> Result {
+    let path = a.string(0)?;
+    let pattern = a.string(1)?;
+    let re = regex::Regex::new(&glob_to_regex(&pattern))
+        .map_err(|e| a.err(1, format!("{pattern:?} is not a valid pattern: {e}")))?;
+    let root = resolve(ctx, &path);
+    let mut found = Vec::new();
+    let mut folders = vec![(root.clone(), String::new())];
+    while let Some((folder, prefix)) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|e| a.err(0, format!("cannot read folder {path:?}: {e}")))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            // file_type does not follow symbolic links, so a link loop cannot trap the walk.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => folders.push((entry.path(), rel)),
+                Ok(_) if entry.path().is_file() && re.is_match(&rel) => found.push(rel),
+                _ => {}
+            }
+            if found.len() > 100_000 {
+                return Err(a.fail("more than 100000 files match"));
+            }
+        }
+    }
+    found.sort();
+    Ok(Value::List(found.into_iter().map(Value::String).collect()))
+}
+
+/// A glob as an anchored regular expression.
+fn glob_to_regex(glob: &str) -> String {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    let mut in_alternatives = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:.*/)?");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '[' => {
+                re.push('[');
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                    if c == '\\' || c == '[' {
+                        re.push('\\');
+                    }
+                    re.push(c);
+                }
+                re.push(']');
+            }
+            '{' => {
+                in_alternatives = true;
+                re.push_str("(?:");
+            }
+            ',' if in_alternatives => re.push('|'),
+            '}' if in_alternatives => {
+                in_alternatives = false;
+                re.push(')');
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    re
 }
 
 pub(super) fn templatefile(ctx: &FunctionContext, a: &Args) -> Result {

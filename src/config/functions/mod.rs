@@ -19,7 +19,10 @@ mod encoding;
 mod filesystem;
 mod network;
 mod numbers;
+mod sets;
 mod strings;
+mod time;
+mod yaml_decode;
 
 use std::path::Path;
 
@@ -373,14 +376,14 @@ pub(crate) fn fmt_number(n: f64) -> String {
 #[rustfmt::skip]
 static SPECS: &[FunctionSpec] = &[
     // collections
-    pass_through(spec("length", "length(value)", "Number of elements of a list or map, or characters of a string.", 1, Some(1), collections::length)),
+    pass_through(spec("length", "length(value)", "Number of elements of a list or map, or characters (grapheme clusters, as Terraform counts them) of a string.", 1, Some(1), collections::length)),
     pass_through(spec("lookup", "lookup(map, key, default?)", "The value of `key` in `map`, else `default` (an error without one).", 2, Some(3), collections::lookup)),
     pass_through(spec("merge", "merge(maps...)", "One map with the keys of all the given maps; later ones win. Null arguments are skipped.", 0, None, collections::merge)),
     pass_through(spec("concat", "concat(lists...)", "The given lists joined into one.", 0, None, collections::concat)),
     spec("contains", "contains(list, value)", "Whether `list` holds `value`.", 2, Some(2), collections::contains),
     pass_through(spec("keys", "keys(map)", "The keys of a map, sorted.", 1, Some(1), collections::keys)),
     pass_through(spec("values", "values(map)", "The values of a map, in the order of its sorted keys.", 1, Some(1), collections::values)),
-    pass_through(spec("element", "element(list, index)", "The element at `index`, wrapping around past the end.", 2, Some(2), collections::element)),
+    pass_through(spec("element", "element(list, index)", "The element at `index`, wrapping around past either end (`-1` is the last).", 2, Some(2), collections::element)),
     spec("index", "index(list, value)", "The position of the first element equal to `value` (an error when absent).", 2, Some(2), collections::index),
     pass_through(spec("slice", "slice(list, start, end)", "The elements from `start` up to, not including, `end`.", 3, Some(3), collections::slice)),
     pass_through(spec("flatten", "flatten(list)", "Nested lists unpacked into one flat list.", 1, Some(1), collections::flatten)),
@@ -396,9 +399,12 @@ static SPECS: &[FunctionSpec] = &[
     spec("sum", "sum(list)", "The sum of a non-empty list of numbers.", 1, Some(1), collections::sum),
     spec("alltrue", "alltrue(list)", "Whether every element is true (true for an empty list).", 1, Some(1), collections::alltrue),
     spec("anytrue", "anytrue(list)", "Whether any element is true (false for an empty list).", 1, Some(1), collections::anytrue),
-    spec("setunion", "setunion(sets...)", "Elements in any of the sets.", 1, None, collections::setunion),
+    spec("setunion", "setunion(sets...)", "Elements in any of the sets (a set: one type, no duplicates, sorted).", 1, None, collections::setunion),
     spec("setintersection", "setintersection(sets...)", "Elements in all of the sets.", 1, None, collections::setintersection),
     spec("setsubtract", "setsubtract(a, b)", "Elements of `a` that are not in `b`.", 2, Some(2), collections::setsubtract),
+    spec("setproduct", "setproduct(sets...)", "Every combination of one element from each argument, as lists.", 2, None, collections::setproduct),
+    spec("transpose", "transpose(map)", "A map of lists of strings inside out: each string lists the keys that held it.", 1, Some(1), collections::transpose),
+    spec("matchkeys", "matchkeys(values, keys, searchset)", "The elements of `values` whose counterpart in `keys` is in `searchset`.", 3, Some(3), collections::matchkeys),
     pass_through(spec("chunklist", "chunklist(list, size)", "The list cut into lists of at most `size` elements.", 2, Some(2), collections::chunklist)),
     // strings
     spec("format", "format(spec, values...)", "A string formatted printf-style (`%s`, `%d`, `%05.2f`, `%q`, `%v`, `%%`...).", 1, None, strings::format),
@@ -418,10 +424,11 @@ static SPECS: &[FunctionSpec] = &[
     spec("substr", "substr(string, offset, length)", "`length` characters from `offset` (negative: from the end; length -1: to the end).", 3, Some(3), strings::substr),
     spec("startswith", "startswith(string, prefix)", "Whether the string starts with `prefix`.", 2, Some(2), strings::startswith),
     spec("endswith", "endswith(string, suffix)", "Whether the string ends with `suffix`.", 2, Some(2), strings::endswith),
-    spec("strrev", "strrev(string)", "The string's characters in reverse order.", 1, Some(1), strings::strrev),
+    spec("strrev", "strrev(string)", "The string's characters (grapheme clusters) in reverse order.", 1, Some(1), strings::strrev),
     spec("strcontains", "strcontains(string, substring)", "Whether the string contains `substring`.", 2, Some(2), strings::strcontains),
     spec("chomp", "chomp(string)", "The string without newline characters at its end.", 1, Some(1), strings::chomp),
     spec("indent", "indent(spaces, string)", "Every line but the first indented by `spaces` spaces (for YAML in templates).", 2, Some(2), strings::indent),
+    spec("templatestring", "templatestring(template, vars)", "A template held in a string, rendered with the variables of the map `vars`.", 2, Some(2), strings::templatestring),
     // numbers
     spec("min", "min(numbers...)", "The smallest of the numbers.", 1, None, numbers::min),
     spec("max", "max(numbers...)", "The largest of the numbers.", 1, None, numbers::max),
@@ -437,33 +444,48 @@ static SPECS: &[FunctionSpec] = &[
     spec("tonumber", "tonumber(value)", "A number, or a string holding one, as a number.", 1, Some(1), conversion::tonumber),
     spec("tobool", "tobool(value)", "A bool, or the string \"true\" or \"false\", as a bool.", 1, Some(1), conversion::tobool),
     pass_through(spec("tolist", "tolist(value)", "A list or set as a list.", 1, Some(1), conversion::tolist)),
-    spec("toset", "toset(value)", "A list as a set: duplicates removed, first occurrence kept.", 1, Some(1), conversion::toset),
+    spec("toset", "toset(value)", "A list as a set: elements of one type, duplicates removed, in Terraform's order (sorted).", 1, Some(1), conversion::toset),
     pass_through(spec("tomap", "tomap(value)", "A map or object as a map.", 1, Some(1), conversion::tomap)),
     handles_marks(spec("sensitive", "sensitive(value)", "The value, marked sensitive: never shown in plans, logs or errors.", 1, Some(1), conversion::sensitive)),
     handles_marks(spec("nonsensitive", "nonsensitive(value)", "The value with its sensitive marks removed (you vouch that it is safe to show).", 1, Some(1), conversion::nonsensitive)),
+    handles_marks(spec("issensitive", "issensitive(value)", "Whether the value is marked sensitive.", 1, Some(1), conversion::issensitive)),
     // errors
     evaluator_handled(spec("try", "try(expressions...)", "The first argument expression that evaluates without an error.", 1, None, not_here)),
     evaluator_handled(spec("can", "can(expression)", "Whether the expression evaluates without an error.", 1, Some(1), not_here)),
     // encoding
     spec("jsonencode", "jsonencode(value)", "The value as a JSON string.", 1, Some(1), encoding::jsonencode),
     spec("jsondecode", "jsondecode(string)", "The value a JSON string holds.", 1, Some(1), encoding::jsondecode),
+    spec("csvdecode", "csvdecode(string)", "CSV (RFC 4180) as a list of maps, keyed by the header row.", 1, Some(1), encoding::csvdecode),
     spec("base64encode", "base64encode(string)", "The string's UTF-8 bytes in Base64.", 1, Some(1), encoding::base64encode),
     spec("base64decode", "base64decode(string)", "The UTF-8 text that a Base64 string holds.", 1, Some(1), encoding::base64decode),
     spec("sha256", "sha256(string)", "The SHA-256 digest of the string, in hex.", 1, Some(1), encoding::sha256),
     spec("urlencode", "urlencode(string)", "The string escaped for a URL query (`a b/c` → `a+b%2Fc`).", 1, Some(1), encoding::urlencode),
     spec("base64sha256", "base64sha256(string)", "The SHA-256 digest of the string, in Base64.", 1, Some(1), encoding::base64sha256),
+    spec("base64sha512", "base64sha512(string)", "The SHA-512 digest of the string, in Base64.", 1, Some(1), encoding::base64sha512),
+    spec("urldecode", "urldecode(string)", "A URL query escape undone (`a+b%2Fc` → `a b/c`; OpenTofu).", 1, Some(1), encoding::urldecode),
     spec("md5", "md5(string)", "The MD5 digest of the string, in hex.", 1, Some(1), encoding::md5),
     spec("sha1", "sha1(string)", "The SHA-1 digest of the string, in hex.", 1, Some(1), encoding::sha1),
     spec("sha512", "sha512(string)", "The SHA-512 digest of the string, in hex.", 1, Some(1), encoding::sha512),
     spec("yamlencode", "yamlencode(value)", "The value as YAML (block style, strings quoted, multi-line strings as literal blocks).", 1, Some(1), encoding::yamlencode),
+    spec("yamldecode", "yamldecode(string)", "The value a YAML string holds (one document; core tags only; aliases to earlier anchors).", 1, Some(1), yaml_decode::yamldecode),
     spec("timestamp", "timestamp()", "The current time (RFC 3339, UTC); known only after apply, so it never makes plans differ.", 0, Some(0), encoding::timestamp),
     spec("plantimestamp", "plantimestamp()", "The time the plan was made (RFC 3339, UTC), the same for every call in one run.", 0, Some(0), encoding::plantimestamp),
     spec("uuid", "uuid()", "A new random UUID; known only after apply, so it never makes plans differ.", 0, Some(0), encoding::uuid),
+    spec("formatdate", "formatdate(spec, timestamp)", "An RFC 3339 timestamp in another format (`DD MMM YYYY hh:mm ZZZ`...).", 2, Some(2), time::formatdate),
+    spec("timeadd", "timeadd(timestamp, duration)", "An RFC 3339 timestamp plus a duration (`1h30m`, `-10m`).", 2, Some(2), time::timeadd),
+    spec("timecmp", "timecmp(a, b)", "-1, 0 or 1: whether timestamp `a` is before, at or after `b`.", 2, Some(2), time::timecmp),
+    spec("uuidv5", "uuidv5(namespace, name)", "The name-based (v5) UUID of `name` in a namespace (`dns`, `url`, `oid`, `x500` or a UUID).", 2, Some(2), encoding::uuidv5),
     // filesystem
     spec("file", "file(path)", "The UTF-8 text of a file (relative to the configuration folder).", 1, Some(1), filesystem::file),
     spec("filebase64", "filebase64(path)", "The bytes of a file (of any kind) in Base64.", 1, Some(1), filesystem::filebase64),
     spec("filesha256", "filesha256(path)", "The SHA-256 digest of a file's bytes, in hex.", 1, Some(1), filesystem::filesha256),
+    spec("filemd5", "filemd5(path)", "The MD5 digest of a file's bytes, in hex.", 1, Some(1), filesystem::filemd5),
+    spec("filesha1", "filesha1(path)", "The SHA-1 digest of a file's bytes, in hex.", 1, Some(1), filesystem::filesha1),
+    spec("filesha512", "filesha512(path)", "The SHA-512 digest of a file's bytes, in hex.", 1, Some(1), filesystem::filesha512),
+    spec("filebase64sha256", "filebase64sha256(path)", "The SHA-256 digest of a file's bytes, in Base64.", 1, Some(1), filesystem::filebase64sha256),
+    spec("filebase64sha512", "filebase64sha512(path)", "The SHA-512 digest of a file's bytes, in Base64.", 1, Some(1), filesystem::filebase64sha512),
     spec("fileexists", "fileexists(path)", "Whether a file exists at `path`.", 1, Some(1), filesystem::fileexists),
+    spec("fileset", "fileset(path, pattern)", "The files under `path` matching a glob (`*`, `**`, `?`, `[abc]`, `{a,b}`), relative to it, sorted.", 2, Some(2), filesystem::fileset),
     spec("templatefile", "templatefile(path, vars)", "A template file rendered with the variables of the map `vars`.", 2, Some(2), filesystem::templatefile),
     spec("abspath", "abspath(path)", "The absolute form of a path (relative to the configuration folder).", 1, Some(1), filesystem::abspath),
     spec("basename", "basename(path)", "The last part of a path.", 1, Some(1), filesystem::basename),
@@ -473,6 +495,7 @@ static SPECS: &[FunctionSpec] = &[
     spec("cidrnetmask", "cidrnetmask(prefix)", "The netmask of an IPv4 prefix, dotted (`255.255.255.0`).", 1, Some(1), network::cidrnetmask),
     spec("cidrsubnet", "cidrsubnet(prefix, newbits, netnum)", "Subnet number `netnum` of the prefix extended by `newbits` bits.", 3, Some(3), network::cidrsubnet),
     spec("cidrsubnets", "cidrsubnets(prefix, newbits...)", "Consecutive subnets of the prefix, one per `newbits`, each aligned to its size.", 1, None, network::cidrsubnets),
+    spec("cidrcontains", "cidrcontains(prefix, address)", "Whether an address or a prefix lies within the prefix (OpenTofu).", 2, Some(2), network::cidrcontains),
 ];
 
 #[cfg(test)]

@@ -49,6 +49,25 @@ fn size(bits: u32) -> Option<u128> {
     1u128.checked_shl(bits)
 }
 
+/// Whether an address or a prefix lies within a prefix (OpenTofu's `cidrcontains`); both of
+/// one family.
+pub(super) fn cidrcontains(_: &FunctionContext, a: &Args) -> Result {
+    let outer = prefix(a, 0)?;
+    let text = a.string(1)?;
+    let inner = match text.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => Prefix { base: u32::from(ip) as u128, len: 32, bits: 32, v6: false },
+        Ok(IpAddr::V6(ip)) => Prefix { base: u128::from(ip), len: 128, bits: 128, v6: true },
+        Err(_) => prefix(a, 1).map_err(|_| {
+            a.err(1, format!("{text:?} is neither an IP address nor a CIDR prefix such as \"10.0.1.0/24\""))
+        })?,
+    };
+    if inner.v6 != outer.v6 {
+        return Err(a.fail("the prefix and the address must both be IPv4 or both IPv6"));
+    }
+    let keep = |p: &Prefix, len: u32| if len == 0 { 0 } else { p.base >> (p.bits - len) };
+    Ok(Value::Bool(inner.len >= outer.len && keep(&inner, outer.len) == keep(&outer, outer.len)))
+}
+
 pub(super) fn cidrhost(_: &FunctionContext, a: &Args) -> Result {
     let p = prefix(a, 0)?;
     let hostnum = a.number(1)?;

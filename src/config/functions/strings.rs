@@ -1,6 +1,7 @@
 //! String functions, including `format`'s printf-style verbs.
 
 use indexmap::IndexMap;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::{describe, fmt_number, value_to_string, Args, FunctionContext, FunctionError};
 use crate::config::Value;
@@ -271,7 +272,8 @@ fn trim_fraction_zeros_exp(s: &str) -> String {
 }
 
 fn pad(out: &mut String, text: &str, d: &Directive, verb: char) {
-    let len = text.chars().count();
+    // Widths count characters as Terraform does: grapheme clusters.
+    let len = text.graphemes(true).count();
     let width = d.width.unwrap_or(0);
     if len >= width {
         out.push_str(text);
@@ -416,8 +418,11 @@ pub(super) fn trimsuffix(_: &FunctionContext, a: &Args) -> Result {
     Ok(Value::String(s.strip_suffix(suffix.as_str()).unwrap_or(&s).to_string()))
 }
 
+/// Offset and length count characters as Terraform does: grapheme clusters, so an emoji
+/// with a variation selector is one character.
 pub(super) fn substr(_: &FunctionContext, a: &Args) -> Result {
-    let chars: Vec<char> = a.string(0)?.chars().collect();
+    let text = a.string(0)?;
+    let chars: Vec<&str> = text.graphemes(true).collect();
     let offset = a.int(1)?;
     let length = a.int(2)?;
     let total = chars.len() as i64;
@@ -429,7 +434,15 @@ pub(super) fn substr(_: &FunctionContext, a: &Args) -> Result {
         return Err(a.err(2, format!("length must be -1 (to the end) or more, got {length}")));
     }
     let end = if length == -1 { total } else { (start + length).min(total) };
-    Ok(Value::String(chars[start as usize..end as usize].iter().collect()))
+    Ok(Value::String(chars[start as usize..end as usize].concat()))
+}
+
+/// A template kept in a string (Terraform 1.9, OpenTofu 1.7), rendered with the variables of
+/// `vars` as `templatefile` renders a file.
+pub(super) fn templatestring(ctx: &FunctionContext, a: &Args) -> Result {
+    let text = a.string(0)?;
+    let vars = a.map(1)?;
+    (ctx.render_template)(&text, vars).map_err(|e| a.err(0, format!("in the template: {e}")))
 }
 
 pub(super) fn startswith(_: &FunctionContext, a: &Args) -> Result {
@@ -441,7 +454,8 @@ pub(super) fn endswith(_: &FunctionContext, a: &Args) -> Result {
 }
 
 pub(super) fn strrev(_: &FunctionContext, a: &Args) -> Result {
-    Ok(Value::String(a.string(0)?.chars().rev().collect()))
+    // Grapheme clusters reversed, so combining marks stay on their letter.
+    Ok(Value::String(a.string(0)?.graphemes(true).rev().collect()))
 }
 
 pub(super) fn strcontains(_: &FunctionContext, a: &Args) -> Result {
