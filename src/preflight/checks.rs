@@ -561,7 +561,7 @@ fn bridges(s: &Subject<'_>, out: &mut Vec<Finding>) {
     let Some(Ok(known)) = s.facts.bridges.get(node) else { return };
     for (slot, nic) in slots(s.after, "network") {
         let Some(bridge) = nic.get("bridge").and_then(Json::as_str) else { continue };
-        if known.contains(bridge) || !s.touches(&["network", slot, "bridge"]) {
+        if known.contains(bridge) || s.facts.vnets.contains_key(bridge) || !s.touches(&["network", slot, "bridge"]) {
             continue;
         }
         let mut f = s.finding(
@@ -783,7 +783,7 @@ fn permissions(r: &ResourceChange, view: &ClusterView, facts: &Facts, out: &mut 
         return;
     }
     let Some(perms) = &facts.permissions else { return };
-    let needs = needs_of(r, view);
+    let needs = needs_of(r, view, &facts.vnets);
     let mut seen = BTreeSet::new();
     for n in needs {
         if n.paths.iter().any(|p| perms.has(p, n.privilege)) {
@@ -813,7 +813,12 @@ fn permissions(r: &ResourceChange, view: &ClusterView, facts: &Facts, out: &mut 
     }
 }
 
-fn needs_of(r: &ResourceChange, view: &ClusterView) -> Vec<Need> {
+fn needs_of(r: &ResourceChange, view: &ClusterView, vnets: &BTreeMap<String, String>) -> Vec<Need> {
+    // A NIC on a node's bridge needs SDN.Use on the local zone's entry; on a VNet, on its zone's.
+    let bridge_path = |bridge: &str| match vnets.get(bridge) {
+        Some(zone) => format!("/sdn/zones/{zone}/{bridge}"),
+        None => privs::bridge_path(bridge),
+    };
     let mut out = Vec::new();
     let after = r.after.as_ref().and_then(Json::as_object);
     let mut need = |operation: &str, privilege: &'static str, paths: Vec<String>, path: Vec<String>| {
@@ -890,7 +895,7 @@ fn needs_of(r: &ResourceChange, view: &ClusterView) -> Vec<Need> {
                 need(
                     &format!("attaching {slot} to {bridge}"),
                     privs::SDN_USE,
-                    vec![privs::bridge_path(&bridge)],
+                    vec![bridge_path(&bridge)],
                     pth(&["network", &slot, "bridge"]),
                 );
             }
@@ -949,7 +954,7 @@ fn needs_of(r: &ResourceChange, view: &ClusterView) -> Vec<Need> {
                             need(
                                 &format!("attaching {slot} to {bridge}"),
                                 privs::SDN_USE,
-                                vec![privs::bridge_path(bridge)],
+                                vec![bridge_path(bridge)],
                                 pth(&["network", slot, "bridge"]),
                             );
                         }

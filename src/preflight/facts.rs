@@ -91,6 +91,9 @@ pub struct Facts {
     pub storages: HashMap<String, Result<BTreeMap<String, StorageFacts>, String>>,
     /// Bridges by node (`GET /nodes/{node}/network`), for nodes that get NICs.
     pub bridges: HashMap<String, Result<BTreeSet<String>, String>>,
+    /// SDN VNets and their zones (`GET /cluster/sdn/vnets`): a NIC may name one instead of a
+    /// node's bridge.
+    pub vnets: BTreeMap<String, String>,
     /// `None` when they could not be read (the reason is in `permissions_error`).
     pub permissions: Option<Permissions>,
     pub permissions_error: Option<String>,
@@ -201,10 +204,26 @@ pub async fn read(client: &PveClient, needs: &Needs) -> Facts {
         }
     };
     let none = Params::new();
+    let vnets = async {
+        if needs.bridge_nodes.is_empty() {
+            None
+        } else {
+            Some(client.get::<Vec<Json>>("/cluster/sdn/vnets", &none).await)
+        }
+    };
     let ha = client.get::<Vec<Json>>("/cluster/ha/resources", &none);
     let ha_status = client.get::<Vec<Json>>("/cluster/ha/status/current", &none);
-    let (storages, bridges, templates, sources, permissions, ha, ha_status) =
-        futures::join!(storages, bridges, templates, sources, permissions, ha, ha_status);
+    let (storages, bridges, templates, sources, permissions, ha, ha_status, vnets) =
+        futures::join!(storages, bridges, templates, sources, permissions, ha, ha_status, vnets);
+    if let Some(v) = vnets {
+        f.requests += 1;
+        // A cluster without SDN (or a token that may not see it) has none.
+        f.vnets = v
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| Some((v.get("vnet")?.as_str()?.to_string(), v.get("zone")?.as_str()?.to_string())))
+            .collect();
+    }
     f.requests += storages.len() + bridges.len() + templates.len() + sources.len() + 2 + usize::from(needs.permissions);
     f.storages = storages.into_iter().map(|(n, r)| (n, r.map_err(|e| e.to_string()))).collect();
     f.bridges = bridges.into_iter().map(|(n, r)| (n, r.map_err(|e| e.to_string()))).collect();
