@@ -730,7 +730,7 @@ fn duplicate_names(
             .into_iter()
             .flatten()
             .filter(|r| r.vmid.is_some_and(|v| !own.contains(&v)))
-            .filter(|r| !r.vmid.and_then(|v| by_vmid.get(&v)).is_some_and(|c| c.action == Action::Delete))
+            .filter(|r| r.vmid.and_then(|v| by_vmid.get(&v)).is_none_or(|c| c.action != Action::Delete))
             .map(|r| format!("{} on {}", r.vmid.unwrap_or(0), r.node.as_deref().unwrap_or("?")))
             .collect();
         if addresses.len() < 2 && others.is_empty() {
