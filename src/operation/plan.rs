@@ -122,7 +122,7 @@ pub fn settle_open_intents(
     endpoints: &IndexMap<String, Endpoint>,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), PlanError> {
-    if store.open_intents()?.is_empty() {
+    if store.open_intents()?.is_empty() && !store.has_own_reservations()? {
         return Ok(());
     }
     let held = store.held_lock().is_some();
@@ -131,6 +131,12 @@ pub fn settle_open_intents(
         return Ok(());
     }
     let result = crate::apply::recover::recover(store, endpoints, runtime);
+    // Reservations no intent names: a kill between reserving a vmid and writing its intent.
+    if result.is_ok() {
+        for (cluster, vmid) in store.release_orphan_reservations().unwrap_or_default() {
+            eprintln!("Recovered: vmid {vmid} on {cluster} was reserved by an interrupted apply that never used it; it is freed.");
+        }
+    }
     if !held {
         let _ = store.unlock();
     }

@@ -102,6 +102,37 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Whether this workspace holds any vmid reservation.
+    pub fn has_own_reservations(&mut self) -> Result<bool> {
+        let n: i64 = vmid_reservations::table
+            .filter(vmid_reservations::workspace_id.eq(self.scope.workspace_id))
+            .count()
+            .get_result(&mut self.conn)
+            .map_err(|e| self.db_err(e))?;
+        Ok(n > 0)
+    }
+
+    /// Frees this workspace's reservations that no open intent names: a pmx killed between
+    /// reserving a vmid and writing the intent for it leaves one. Only for a caller that holds
+    /// the workspace lock (no apply of this workspace is running). Returns what it freed.
+    pub fn release_orphan_reservations(&mut self) -> Result<Vec<(String, u32)>> {
+        let named: HashSet<(String, u32)> =
+            self.open_intents()?.into_iter().filter_map(|i| Some((i.cluster, i.vmid?))).collect();
+        let own: Vec<(String, i64)> = vmid_reservations::table
+            .filter(vmid_reservations::workspace_id.eq(self.scope.workspace_id))
+            .select((vmid_reservations::cluster, vmid_reservations::vmid))
+            .load(&mut self.conn)
+            .map_err(|e| self.db_err(e))?;
+        let mut freed = Vec::new();
+        for (cluster, vmid) in own {
+            let v = u32::try_from(vmid).unwrap_or_default();
+            if !named.contains(&(cluster.clone(), v)) && self.release_vmid(&cluster, v)? {
+                freed.push((cluster, v));
+            }
+        }
+        Ok(freed)
+    }
+
     /// Live reservations on a cluster, by vmid.
     pub fn vmid_reservations(&mut self, cluster: &str) -> Result<Vec<VmidReservation>> {
         let rows: Vec<ReservationRow> = vmid_reservations::table
