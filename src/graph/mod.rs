@@ -151,3 +151,27 @@ pub fn build_with(config: &LoadedConfig, options: &BuildOptions) -> Result<Resou
 
 #[cfg(test)]
 mod tests;
+
+/// What a resource block means in expressions, from its instances' objects: a list with
+/// `count`, a map by key with `for_each`, else its one object (`none` when it has none).
+pub fn reference_value(
+    block: &crate::config::model::ResourceBlock,
+    objects: Vec<(crate::addr::InstanceKey, Value)>,
+    none: Value,
+) -> Value {
+    if block.count.is_some() {
+        Value::List(objects.into_iter().map(|(_, v)| v).collect())
+    } else if block.for_each.is_some() {
+        Value::Map(
+            objects
+                .into_iter()
+                .map(|(k, v)| match k {
+                    crate::addr::InstanceKey::Str(s) => (s, v),
+                    other => (other.to_string(), v),
+                })
+                .collect(),
+        )
+    } else {
+        objects.into_iter().last().map(|(_, v)| v).unwrap_or(none)
+    }
+}

@@ -212,27 +212,13 @@ fn add_resources(
             Mode::Managed => registry.resource(&addr.type_name),
             Mode::Data => registry.data_source(&addr.type_name),
         };
-        let objects: Vec<(&InstanceKey, Value)> = graph
+        let objects: Vec<(InstanceKey, Value)> = graph
             .instances
             .values()
             .filter(|i| i.addr.config == *addr)
-            .map(|i| (&i.addr.key, Value::Map(object_of(&i.attributes, schema, known.get(&i.addr)))))
+            .map(|i| (i.addr.key.clone(), Value::Map(object_of(&i.attributes, schema, known.get(&i.addr)))))
             .collect();
-        let value = if block.count.is_some() {
-            Value::List(objects.into_iter().map(|(_, v)| v).collect())
-        } else if block.for_each.is_some() {
-            Value::Map(
-                objects
-                    .into_iter()
-                    .map(|(k, v)| match k {
-                        InstanceKey::Str(s) => (s.clone(), v),
-                        other => (other.to_string(), v),
-                    })
-                    .collect(),
-            )
-        } else {
-            objects.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Unknown)
-        };
+        let value = crate::graph::reference_value(block, objects, Value::Unknown);
         let table = match addr.mode {
             Mode::Managed => Some(globals.entry(addr.type_name.clone()).or_insert_with(|| Value::Map(IndexMap::new()))),
             Mode::Data => match globals.get_mut("data") {

@@ -163,6 +163,21 @@ fn block_text(
     })
 }
 
+/// The slot a generated block instance takes (beside the base guest's own disk and NIC).
+fn slot_of(rt: &ResourceType, b: &BlockType) -> Option<&'static str> {
+    match &b.nesting {
+        _ if rt.name == "container" && b.name == "rootfs" => None,
+        Nesting::Slotted { example, .. } => Some(match (rt.name, b.name) {
+            ("vm", "disk") => "scsi1",
+            ("vm", "cdrom") => "ide0",
+            ("vm", "network") | ("container", "network") => "net1",
+            ("vm", "serial") => "serial1",
+            _ => example,
+        }),
+        Nesting::Single => None,
+    }
+}
+
 /// Every guest of the generated configuration: one per attribute, one per whole block.
 fn generate(rt: &ResourceType, start: usize) -> (String, Vec<String>) {
     let mut out = String::new();
@@ -203,17 +218,7 @@ fn generate(rt: &ResourceType, start: usize) -> (String, Vec<String>) {
         if b.update == UpdateMode::CreateOnly {
             continue; // the clone block: create-only, covered by every example
         }
-        let slot = match &b.nesting {
-            Nesting::Slotted { example, .. } => Some(match (rt.name, b.name) {
-                ("vm", "disk") => "scsi1",
-                ("vm", "cdrom") => "ide0",
-                ("vm", "network") | ("container", "network") => "net1",
-                ("vm", "serial") => "serial1",
-                _ => example,
-            }),
-            Nesting::Single => None,
-        };
-        let slot = if rt.name == "container" && b.name == "rootfs" { None } else { slot };
+        let slot = slot_of(rt, b);
         let usable: Vec<&Attribute> = b
             .attributes
             .iter()
@@ -278,17 +283,7 @@ fn combinations(rt: &ResourceType, start: usize, count: usize, seed: u64) -> (St
             if b.update == UpdateMode::CreateOnly || !rng.gen_bool(0.5) {
                 continue;
             }
-            let slot = match &b.nesting {
-                Nesting::Slotted { example, .. } => Some(match (rt.name, b.name) {
-                    ("vm", "disk") => "scsi1",
-                    ("vm", "cdrom") => "ide0",
-                    ("vm", "network") | ("container", "network") => "net1",
-                    ("vm", "serial") => "serial1",
-                    _ => example,
-                }),
-                Nesting::Single => None,
-            };
-            let slot = if rt.name == "container" && b.name == "rootfs" { None } else { slot };
+            let slot = slot_of(rt, b);
             let attrs: Vec<(&Attribute, String)> = b
                 .attributes
                 .iter()

@@ -201,21 +201,7 @@ impl Builder<'_> {
             });
         }
         // What `vm.web` means in expressions: a list with count, a map with for_each.
-        let value = if r.count.is_some() {
-            Value::List(objects.into_iter().map(|(_, v)| v).collect())
-        } else if r.for_each.is_some() {
-            Value::Map(
-                objects
-                    .into_iter()
-                    .map(|(k, v)| match k {
-                        InstanceKey::Str(s) => (s, v),
-                        other => (other.to_string(), v),
-                    })
-                    .collect(),
-            )
-        } else {
-            objects.pop().map(|(_, v)| v).unwrap_or(Value::Null)
-        };
+        let value = crate::graph::reference_value(r, objects, Value::Null);
         self.set_resource_value(addr, value);
         instances
     }
