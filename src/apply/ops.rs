@@ -91,15 +91,21 @@ where
             Err(e) if is_lock_timeout(&e) && attempt < 8 => {
                 attempt += 1;
                 super::LOCK_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let backoff = std::time::Duration::from_millis(200u64 << attempt.min(5));
-                let jitter = std::time::Duration::from_millis(rand::random::<u64>() % 200);
-                let waited = std::time::Instant::now();
-                tokio::time::sleep(backoff + jitter).await;
-                super::RunMetrics::add(&super::METRICS.lock_wait_ms, waited);
+                lock_backoff(attempt).await;
             }
             Err(e) => return Err(pve(what, e)),
         }
     }
+}
+
+/// Waits before trying again after Proxmox's "can't lock file ... got timeout" (exponential,
+/// with jitter so contending writers spread out), counted as time spent on locks.
+async fn lock_backoff(attempt: u32) {
+    let backoff = std::time::Duration::from_millis(200u64 << attempt.min(5));
+    let jitter = std::time::Duration::from_millis(rand::random::<u64>() % 200);
+    let waited = std::time::Instant::now();
+    tokio::time::sleep(backoff + jitter).await;
+    super::RunMetrics::add(&super::METRICS.lock_wait_ms, waited);
 }
 
 /// A guest as it is now: raw config, decoded, identity.
@@ -673,7 +679,20 @@ async fn apply_changes(
         )?;
         let digest = plan_digest.or(read.digest.as_deref());
         let delete: Vec<&str> = enc.delete.iter().map(String::as_str).collect();
-        if let Err(e) = client.set_config(&node, &kind, vmid, &params_of(&enc.params), digest, &delete).await {
+        // A config write that could not take the guest's lock is tried again with backoff, as
+        // task starts are (`retrying`): the client's own retries can all land on a busy guest.
+        let mut attempt = 0u32;
+        let written = loop {
+            match client.set_config(&node, &kind, vmid, &params_of(&enc.params), digest, &delete).await {
+                Err(e) if is_lock_timeout(&e) && attempt < 8 => {
+                    attempt += 1;
+                    super::LOCK_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    lock_backoff(attempt).await;
+                }
+                other => break other,
+            }
+        };
+        if let Err(e) = written {
             journal.abandon(&intent, &e.to_string());
             if e.api().is_some_and(|a| a.is_digest_mismatch()) {
                 return Err(format!(
